@@ -1,0 +1,64 @@
+# cx-value: two commands do everything.
+#   make demo   set up, build the warehouse on the demo data, print headline figures
+#   make test   set up, then every test: pytest, dbt build on a fresh database, sqlfluff
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export CX_DUCKDB_PATH ?= .data/cx_value.duckdb
+TEST_DB := .data/test/cx_value_test.duckdb
+
+.PHONY: help setup demo test test-python test-dbt test-integration lint bench generate-seeds clean
+
+help:
+	@echo "make demo   - set up and build the warehouse on the demo data ($(CX_DUCKDB_PATH))"
+	@echo "make test   - set up and run every test (pytest, dbt build, sqlfluff, ruff)"
+	@echo "make bench  - generator benchmark at 1,000,000 customers (results in benchmarks/results/)"
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (the stack is pinned for Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip check
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	@mkdir -p $(dir $(CX_DUCKDB_PATH))
+	$(BIN)/cx-value build
+	$(BIN)/cx-value summary
+
+test: setup test-python test-dbt test-integration lint
+
+test-python:
+	$(BIN)/ruff check cx_value tests benchmarks
+	$(BIN)/pytest -m "not integration"
+
+# A fresh database each time: the tests see exactly what a new user would.
+test-dbt:
+	rm -rf $(dir $(TEST_DB)) && mkdir -p $(dir $(TEST_DB))
+	CX_DUCKDB_PATH=$(TEST_DB) $(BIN)/cx-value build
+
+test-integration:
+	CX_DUCKDB_PATH=$(TEST_DB) $(BIN)/pytest -m integration
+
+lint:
+	$(BIN)/sqlfluff lint models analyses
+
+bench: setup
+	$(BIN)/python benchmarks/generate_1m.py
+
+# Regenerate the committed demo seeds (small, dirty, deterministic).
+generate-seeds: setup
+	rm -f seeds/demo/*.csv
+	rm -rf seeds/demo/_truth
+	$(BIN)/cx-value generate --out seeds/demo --customers 1000 --seed 42 --format csv
+
+clean:
+	rm -rf .data target logs

@@ -1,0 +1,1 @@
+"""cx-value helpers."""

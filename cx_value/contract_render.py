@@ -1,0 +1,171 @@
+"""Render the raw-data contract as dbt source and seed properties and as Markdown.
+
+The rendered files are committed; ``cx-value contract render`` rewrites them and a
+test fails when they drift from :mod:`cx_value.contract`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cx_value.contract import REJECT_REASONS, SOURCES, TABLES, Column, Table
+
+HEADER = "# Rendered from cx_value/contract.py by `cx-value contract render`: edit the contract.\n"
+
+SOURCE_DESCRIPTIONS = {
+    "crm": "CRM export: customers, contacts, deals, orders, subscriptions, tickets, referrals.",
+    "surveys": "Survey tool export: one row per answer (NPS, CSAT, CES, expectation).",
+    "web": "Web-analytics export: one row per tracked event.",
+}
+
+# Demo seeds live in demo_raw, user tables in raw unless a schema is named.
+_MODE = "var('cx_raw_mode', env_var('CX_RAW_MODE', 'demo'))"
+_SCHEMA = (
+    "{{{{ var('cx_{source}_schema', env_var('CX_RAW_SCHEMA', "
+    "'demo_raw' if " + _MODE + " == 'demo' else 'raw')) }}}}"
+)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def column_description(column: Column) -> str:
+    """One-line description of a raw column: meaning, logical type, required, PII."""
+    flags = [column.type, "required" if column.required else "optional"]
+    if column.pii:
+        flags.append("personal data")
+    return f"{column.description} ({', '.join(flags)})"
+
+
+def render_sources(source: str) -> str:
+    """The `_<source>__sources.yml` text of one source system."""
+    lines = [
+        HEADER.rstrip("\n"),
+        "version: 2",
+        "",
+        "sources:",
+        f"  - name: {source}",
+        f"    description: {_quote(SOURCE_DESCRIPTIONS[source])}",
+        f"    schema: {_quote(_SCHEMA.format(source=source))}",
+        "    config:",
+        "      loaded_at_field: \"try_cast(loaded_at as timestamp)\"",
+        "      freshness:",
+        "        warn_after: {count: 24, period: hour}",
+        "        error_after: {count: 72, period: hour}",
+        "    tables:",
+    ]
+    for table in (t for t in TABLES if t.source == source):
+        lines += [
+            f"      - name: {table.name}",
+            f"        description: {_quote(table.description + f' Key: {table.primary_key}.')}",
+            "        columns:",
+        ]
+        for column in table.columns:
+            lines += [
+                f"          - name: {column.name}",
+                f"            description: {_quote(column_description(column))}",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def render_seeds() -> str:
+    """Properties of the demo seeds: every column loaded as text, like a raw export."""
+    lines = [HEADER.rstrip("\n"), "version: 2", "", "seeds:"]
+    for table in TABLES:
+        lines += [
+            f"  - name: {table.name}",
+            f"    description: {_quote(_seed_description(table))}",
+            "    config:",
+            "      column_types:",
+        ]
+        lines += [f"        {column.name}: varchar" for column in table.columns]
+        lines += ["    columns:"]
+        for column in table.columns:
+            lines += [
+                f"      - name: {column.name}",
+                f"        description: {_quote(column_description(column))}",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def _seed_description(table: Table) -> str:
+    return (
+        f"Demo export of {table.qualified_name} made by `cx-value generate` (dirty rows "
+        "included); read through the source of the same name."
+    )
+
+
+def render_markdown() -> str:
+    """docs/raw_data_contract.md."""
+    out = [
+        "# Raw-data contract",
+        "",
+        "<!-- Rendered from cx_value/contract.py by `cx-value contract render`. -->",
+        "",
+        "The tables cx-value reads, per source system. Every column may arrive as text; "
+        "the type is what staging casts it to. A file or table must have every column "
+        "listed (optional columns may be empty); extra columns are ignored. Ids are "
+        "trimmed and lower-cased, timestamps are converted to UTC (a value without an "
+        "offset is taken as UTC), and personal columns are pseudonymised in staging.",
+        "",
+        "Feed it as demo seeds (default), as a folder of `<table>.csv` or "
+        "`<table>.parquet` files, or as existing warehouse tables: see the README.",
+        "",
+    ]
+    for source in SOURCES:
+        out += [f"## `{source}`: {SOURCE_DESCRIPTIONS[source]}", ""]
+        for table in (t for t in TABLES if t.source == source):
+            out += [
+                f"### `{table.name}`",
+                "",
+                f"{table.description} Primary key: `{table.primary_key}`.",
+                "",
+                "| column | type | required | meaning |",
+                "| --- | --- | --- | --- |",
+            ]
+            for c in table.columns:
+                meaning = c.description + (" **Personal data.**" if c.pii else "")
+                out.append(
+                    f"| `{c.name}` | {c.type} | {'yes' if c.required else 'no'} | {meaning} |"
+                )
+            out.append("")
+    out += [
+        "## Reject reasons",
+        "",
+        "A row that fails a rule lands in the table's `stg_<source>__<table>_rejected` model "
+        "with the first reason that applies, in this order:",
+        "",
+        "| reason | meaning |",
+        "| --- | --- |",
+    ]
+    out += [f"| `{reason}` | {meaning} |" for reason, meaning in REJECT_REASONS.items()]
+    out += [
+        "",
+        "Rows that share a primary key after normalisation are duplicates: the latest "
+        "`loaded_at` is staged and the others are counted as removed duplicates, so that "
+        "for every table raw rows = staged rows + rejected rows + removed duplicates.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def rendered_files(root: Path) -> dict[Path, str]:
+    """Every rendered file, by path under the project root."""
+    files = {
+        root / "models" / "staging" / s / f"_{s}__sources.yml": render_sources(s) for s in SOURCES
+    }
+    files[root / "seeds" / "demo" / "_demo__seeds.yml"] = render_seeds()
+    files[root / "docs" / "raw_data_contract.md"] = render_markdown()
+    return files
+
+
+def write_rendered(root: Path) -> list[Path]:
+    """Write the rendered files; return the ones that changed."""
+    changed = []
+    for path, text in rendered_files(root).items():
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            changed.append(path)
+    return changed

@@ -1,0 +1,68 @@
+"""Headline figures of a built warehouse, for the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def print_summary(database: Path, console: Console) -> None:
+    """Print the database location, the raw-row reconciliation and a few headline figures."""
+    if not database.exists():
+        console.print(f"[red]no database at {database}: run `make demo` first")
+        return
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        console.print(f"[bold]database:[/] {database.resolve()}")
+        recon = Table(title="Raw rows: staged + rejected + removed duplicates")
+        for name in ("raw table", "raw", "staged", "rejected", "duplicates", "reconciles"):
+            recon.add_column(name, justify="left" if name == "raw table" else "right")
+        for row in _fetch(
+            con,
+            "select source_table, raw_rows, staged_rows, rejected_rows, removed_duplicate_rows,"
+            " is_reconciled from intermediate.int_raw_rows_reconciled order by source_table",
+        ):
+            recon.add_row(row[0], *(f"{v:,}" for v in row[1:5]), "yes" if row[5] else "NO")
+        console.print(recon)
+
+        reasons = Table(title="Rejected rows by reason")
+        reasons.add_column("reason")
+        reasons.add_column("rows", justify="right")
+        for reason, rows in _fetch(
+            con,
+            "select reject_reason, count(*) from intermediate.int_rejected_rows_unioned"
+            " group by 1 order by 2 desc, 1",
+        ):
+            reasons.add_row(reason, f"{rows:,}")
+        console.print(reasons)
+
+        (customers, revenue, answers, promoters, detractors, nps_n) = _fetch(
+            con,
+            """
+            with nps as (
+                select score from staging.stg_surveys__survey_responses
+                where question_type = 'nps'
+            )
+            select
+                (select count(*) from staging.stg_crm__customers),
+                (select sum(quantity * realised_price_eur) from staging.stg_crm__order_lines),
+                (select count(*) from staging.stg_surveys__survey_responses),
+                (select count(*) from nps where score >= 9),
+                (select count(*) from nps where score <= 6),
+                (select count(*) from nps)
+            """,
+        )[0]
+        nps = 100.0 * (promoters - detractors) / nps_n if nps_n else float("nan")
+        console.print(
+            f"customers {customers:,} | order revenue EUR {float(revenue or 0):,.2f} | "
+            f"survey answers {answers:,} | NPS {nps:.1f} (n = {nps_n:,})"
+        )
+    finally:
+        con.close()

@@ -1,0 +1,129 @@
+{#
+    Cleaning rules shared by every staging model. Raw columns may be typed or
+    text; every rule starts from the column as trimmed text so that the same
+    rule holds whatever the loader produced. A parse that fails gives null, and
+    the model compares it with the raw text to tell "empty" from "invalid".
+#}
+
+{# Raw value as trimmed text, empty string as null. #}
+{% macro cx_text(column) -%}
+    nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
+{%- endmacro %}
+
+{# Ids: trimmed, case-normalised (var cx_id_case), empty as null. #}
+{% macro cx_id(column) -%}
+    {%- set id_case = var('cx_id_case', 'lower') -%}
+    {%- if id_case == 'lower' -%}
+        lower({{ cx_text(column) }})
+    {%- elif id_case == 'upper' -%}
+        upper({{ cx_text(column) }})
+    {%- else -%}
+        {{ cx_text(column) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Lower-cased vocabulary value (stage, channel, status ...). #}
+{% macro cx_code(column) -%}
+    lower({{ cx_text(column) }})
+{%- endmacro %}
+
+{# Numbers: null when empty or not a number. #}
+{% macro cx_integer(column) -%}
+    {{ adapter.dispatch('cx_try_cast', 'cx_value')(cx_text(column), dbt.type_bigint()) }}
+{%- endmacro %}
+
+{% macro cx_decimal(column, precision=18, scale=2) -%}
+    {{ adapter.dispatch('cx_try_cast', 'cx_value')(
+        cx_text(column), 'decimal(' ~ precision ~ ', ' ~ scale ~ ')') }}
+{%- endmacro %}
+
+{# Booleans: the usual spellings; anything else is null (and then invalid_value). #}
+{% macro cx_boolean(column) -%}
+    case
+        when lower({{ cx_text(column) }}) in ('true', 't', 'yes', 'y', '1') then true
+        when lower({{ cx_text(column) }}) in ('false', 'f', 'no', 'n', '0') then false
+    end
+{%- endmacro %}
+
+{# Timestamps: parsed and converted to UTC; a naive value is taken as var cx_source_timezone (UTC). #}
+{% macro cx_timestamp(column) -%}
+    {{ adapter.dispatch('cx_parse_timestamp_utc', 'cx_value')(cx_text(column)) }}
+{%- endmacro %}
+
+{% macro cx_date(column) -%}
+    cast({{ adapter.dispatch('cx_try_cast', 'cx_value')(cx_text(column), 'date') }} as date)
+{%- endmacro %}
+
+{# True when the raw value is present but did not parse. #}
+{% macro cx_is_invalid(raw_column, parsed_expression) -%}
+    ({{ cx_text(raw_column) }} is not null and {{ parsed_expression }} is null)
+{%- endmacro %}
+
+{# ---------------------------------------------------------------- dispatched #}
+
+{% macro default__cx_try_cast(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+{% macro duckdb__cx_parse_timestamp_utc(expression) -%}
+    {%- set source_tz = var('cx_source_timezone', 'UTC') -%}
+    case
+        -- an explicit offset or Z: honour it, then express the instant in UTC
+        when regexp_matches({{ expression }}, '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+            then timezone('UTC', try_cast({{ expression }} as timestamptz))
+        -- naive: wall-clock time in the source's time zone
+        else timezone('UTC', timezone('{{ source_tz }}', try_cast({{ expression }} as timestamp)))
+    end
+{%- endmacro %}
+
+{% macro spark__cx_parse_timestamp_utc(expression) -%}
+    {%- set source_tz = var('cx_source_timezone', 'UTC') -%}
+    case
+        when {{ expression }} rlike '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+            then to_utc_timestamp(try_cast({{ expression }} as timestamp), current_timezone())
+        else to_utc_timestamp(try_cast({{ expression }} as timestamp), '{{ source_tz }}')
+    end
+{%- endmacro %}
+
+{% macro default__cx_parse_timestamp_utc(expression) -%}
+    cast({{ expression }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{# ------------------------------------------------------- pseudonymisation #}
+
+{#
+    Personal data is replaced by a salted hash in staging and never carried
+    further. The salt comes from the CX_PII_SALT environment variable; the
+    default is for the demo data only.
+#}
+{% macro cx_pseudonymise(expression) -%}
+    {%- set salt = env_var('CX_PII_SALT', 'cx-value-demo-salt') | replace("'", "''") -%}
+    {{ adapter.dispatch('cx_salted_hash', 'cx_value')(expression, salt) }}
+{%- endmacro %}
+
+{% macro default__cx_salted_hash(expression, salt) -%}
+    case when {{ expression }} is not null
+        then {{ dbt.hash(dbt.concat(["'" ~ salt ~ "'", "'|'", expression])) }}
+    end
+{%- endmacro %}
+
+{% macro duckdb__cx_salted_hash(expression, salt) -%}
+    case when {{ expression }} is not null
+        then sha256({{ dbt.concat(["'" ~ salt ~ "'", "'|'", expression]) }})
+    end
+{%- endmacro %}
+
+{% macro spark__cx_salted_hash(expression, salt) -%}
+    case when {{ expression }} is not null
+        then sha2({{ dbt.concat(["'" ~ salt ~ "'", "'|'", expression]) }}, 256)
+    end
+{%- endmacro %}
+
+{# Phone numbers keep only digits and a leading +, so formatting does not change the key. #}
+{% macro cx_phone_digits(expression) -%}
+    {%- set state = namespace(cleaned=expression) -%}
+    {%- for char in [' ', '-', '(', ')', '.', '/'] -%}
+        {%- set state.cleaned = "replace(" ~ state.cleaned ~ ", '" ~ char ~ "', '')" -%}
+    {%- endfor -%}
+    {{ state.cleaned }}
+{%- endmacro %}

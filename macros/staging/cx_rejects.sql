@@ -1,0 +1,98 @@
+{#
+    Helpers for the base -> staged / rejected split that every staging model uses.
+#}
+
+{# Null-safe text of a raw column for hashing and display; <null> marks a null. #}
+{% macro cx_raw_text(column) -%}
+    coalesce(cast({{ column }} as {{ dbt.type_string() }}), '<null>')
+{%- endmacro %}
+
+{# A hash of the whole raw row: identical raw rows get the same hash. #}
+{% macro cx_row_hash(columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append(cx_raw_text(column)) -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+
+{#
+    The raw row as one readable `column=value` string for the rejected-rows
+    tables. Personal columns are shown pseudonymised, never in clear.
+#}
+{% macro cx_raw_values(columns, pii_columns=[]) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append("'" ~ column ~ "='") -%}
+        {%- if column in pii_columns -%}
+            {%- do parts.append("coalesce(" ~ cx_pseudonymise(cx_text(column)) ~ ", '<null>')") -%}
+        {%- else -%}
+            {%- do parts.append(cx_raw_text(column)) -%}
+        {%- endif -%}
+        {%- if not loop.last %}{% do parts.append("' | '") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.concat(parts) }}
+{%- endmacro %}
+
+{# True when a timestamp lies after the row's own export time (beyond the tolerance). #}
+{% macro cx_is_future(timestamp_column, loaded_at_column='loaded_at') -%}
+    ({{ timestamp_column }} > {{ dbt.dateadd('hour', var('cx_future_tolerance_hours', 24), loaded_at_column) }})
+{%- endmacro %}
+
+{#
+    Rank of a row among the valid rows with the same key: 1 is staged, the rest
+    are removed duplicates. The latest export wins; the row hash only breaks
+    ties so that reruns pick the same row.
+#}
+{% macro cx_key_occurrence(key_column) -%}
+    row_number() over (
+        partition by {{ key_column }}, reject_reason
+        order by loaded_at desc, raw_row_hash
+    )
+{%- endmacro %}
+
+{# A typed column is invalid when its raw text is present but did not parse. #}
+{% macro cx_invalid(column) -%}
+    ({{ column }}_text is not null and {{ column }} is null)
+{%- endmacro %}
+
+{#
+    The rejected-rows model of one raw table: every row of the base model that
+    carries a reject reason, with the raw row shown as text (personal columns
+    pseudonymised). All rejected-rows models share these columns, so they can
+    be stacked for a data-quality report.
+#}
+{% macro cx_rejected_rows(base_model, source_table) -%}
+with
+
+base as (
+    select * from {{ ref(base_model) }}
+),
+
+rejected as (
+    select
+        raw_row_hash,
+        raw_key,
+        reject_reason,
+        raw_values,
+        loaded_at,
+        row_number() over (partition by raw_row_hash order by raw_row_hash) as raw_row_occurrence
+    from base
+    where reject_reason is not null
+),
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat(["raw_row_hash", "'-'", dbt.cast("raw_row_occurrence", dbt.type_string())])) }}
+            as rejected_row_id,
+        '{{ source_table }}' as source_table,
+        raw_key,
+        reject_reason,
+        raw_values,
+        loaded_at
+    from rejected
+)
+
+select * from final
+{%- endmacro %}

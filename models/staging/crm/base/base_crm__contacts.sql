@@ -1,0 +1,68 @@
+{%- set raw_columns = [
+    'contact_id', 'customer_id', 'first_name', 'last_name', 'email', 'phone',
+    'job_title', 'is_primary', 'created_at', 'loaded_at',
+] -%}
+{%- set pii_columns = ['first_name', 'last_name', 'email', 'phone'] -%}
+
+with
+
+source as (
+    select * from {{ cx_source('crm', 'contacts') }}
+),
+
+customers as (
+    select customer_id from {{ ref('stg_crm__customers') }}
+),
+
+parsed as (
+    select
+        {{ cx_row_hash(raw_columns) }} as raw_row_hash,
+        {{ cx_raw_values(raw_columns, pii_columns=pii_columns) }} as raw_values,
+        {{ cx_text('contact_id') }} as raw_key,
+        {{ cx_id('contact_id') }} as contact_id,
+        {{ cx_id('customer_id') }} as customer_id,
+        {{ cx_pseudonymise('lower(' ~ cx_text('first_name') ~ ')') }} as first_name_hash,
+        {{ cx_pseudonymise('lower(' ~ cx_text('last_name') ~ ')') }} as last_name_hash,
+        -- the same address always gives the same key, whatever its case
+        {{ cx_pseudonymise('lower(' ~ cx_text('email') ~ ')') }} as email_hash,
+        {{ cx_pseudonymise(cx_phone_digits(cx_text('phone'))) }} as phone_hash,
+        {{ cx_text('job_title') }} as job_title,
+        {{ cx_boolean('is_primary') }} as is_primary,
+        {{ cx_text('is_primary') }} as is_primary_text,
+        {{ cx_timestamp('created_at') }} as created_at,
+        {{ cx_text('created_at') }} as created_at_text,
+        {{ cx_timestamp('loaded_at') }} as loaded_at,
+        {{ cx_text('loaded_at') }} as loaded_at_text
+    from source
+),
+
+validated as (
+    select
+        parsed.*,
+        case
+            when parsed.contact_id is null then 'missing_key'
+            when
+                parsed.customer_id is null
+                or parsed.created_at_text is null
+                or parsed.loaded_at_text is null
+                then 'missing_required'
+            when {{ cx_invalid('parsed.created_at') }} or {{ cx_invalid('parsed.loaded_at') }}
+                then 'invalid_timestamp'
+            when {{ cx_invalid('parsed.is_primary') }} then 'invalid_value'
+            when {{ cx_is_future('parsed.created_at', 'parsed.loaded_at') }} then 'future_timestamp'
+            when customers.customer_id is null then 'unknown_customer'
+        end as reject_reason
+    from parsed
+    left join customers
+        on parsed.customer_id = customers.customer_id
+),
+
+final as (
+    select
+        *,
+        reject_reason is null
+        and {{ cx_key_occurrence('contact_id') }} > 1 as is_removed_duplicate
+    from validated
+)
+
+select * from final

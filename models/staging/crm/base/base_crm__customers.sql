@@ -1,0 +1,58 @@
+{%- set raw_columns = [
+    'customer_id', 'account_name', 'customer_type', 'segment', 'country',
+    'acquisition_channel', 'owner_id', 'created_at', 'loaded_at',
+] -%}
+
+with
+
+source as (
+    select * from {{ cx_source('crm', 'customers') }}
+),
+
+parsed as (
+    select
+        {{ cx_row_hash(raw_columns) }} as raw_row_hash,
+        {{ cx_raw_values(raw_columns, pii_columns=['account_name']) }} as raw_values,
+        {{ cx_text('customer_id') }} as raw_key,
+        {{ cx_id('customer_id') }} as customer_id,
+        {{ cx_pseudonymise(cx_text('account_name')) }} as account_name_hash,
+        {{ cx_code('customer_type') }} as customer_type,
+        {{ cx_code('segment') }} as segment,
+        upper({{ cx_text('country') }}) as country_code,
+        {{ cx_code('acquisition_channel') }} as acquisition_channel,
+        {{ cx_id('owner_id') }} as owner_id,
+        {{ cx_timestamp('created_at') }} as created_at,
+        {{ cx_text('created_at') }} as created_at_text,
+        {{ cx_timestamp('loaded_at') }} as loaded_at,
+        {{ cx_text('loaded_at') }} as loaded_at_text
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            when customer_id is null then 'missing_key'
+            when
+                customer_type is null
+                or segment is null
+                or created_at_text is null
+                or loaded_at_text is null
+                then 'missing_required'
+            when {{ cx_invalid('created_at') }} or {{ cx_invalid('loaded_at') }}
+                then 'invalid_timestamp'
+            when customer_type not in ('b2b', 'b2c') then 'invalid_value'
+            when {{ cx_is_future('created_at') }} then 'future_timestamp'
+        end as reject_reason
+    from parsed
+),
+
+final as (
+    select
+        *,
+        reject_reason is null
+        and {{ cx_key_occurrence('customer_id') }} > 1 as is_removed_duplicate
+    from validated
+)
+
+select * from final

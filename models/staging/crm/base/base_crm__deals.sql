@@ -1,0 +1,79 @@
+{%- set raw_columns = [
+    'deal_id', 'customer_id', 'deal_type', 'status', 'amount', 'created_at',
+    'closed_at', 'loaded_at',
+] -%}
+
+with
+
+source as (
+    select * from {{ cx_source('crm', 'deals') }}
+),
+
+customers as (
+    select customer_id from {{ ref('stg_crm__customers') }}
+),
+
+parsed as (
+    select
+        {{ cx_row_hash(raw_columns) }} as raw_row_hash,
+        {{ cx_raw_values(raw_columns) }} as raw_values,
+        {{ cx_text('deal_id') }} as raw_key,
+        {{ cx_id('deal_id') }} as deal_id,
+        {{ cx_id('customer_id') }} as customer_id,
+        {{ cx_code('deal_type') }} as deal_type,
+        {{ cx_code('status') }} as deal_status,
+        {{ cx_decimal('amount') }} as amount_eur,
+        {{ cx_text('amount') }} as amount_eur_text,
+        {{ cx_timestamp('created_at') }} as created_at,
+        {{ cx_text('created_at') }} as created_at_text,
+        {{ cx_timestamp('closed_at') }} as closed_at,
+        {{ cx_text('closed_at') }} as closed_at_text,
+        {{ cx_timestamp('loaded_at') }} as loaded_at,
+        {{ cx_text('loaded_at') }} as loaded_at_text
+    from source
+),
+
+validated as (
+    select
+        parsed.*,
+        case
+            when parsed.deal_id is null then 'missing_key'
+            when
+                parsed.customer_id is null
+                or parsed.deal_type is null
+                or parsed.deal_status is null
+                or parsed.created_at_text is null
+                or parsed.loaded_at_text is null
+                then 'missing_required'
+            when {{ cx_invalid('parsed.amount_eur') }} then 'invalid_number'
+            when
+                {{ cx_invalid('parsed.created_at') }}
+                or {{ cx_invalid('parsed.closed_at') }}
+                or {{ cx_invalid('parsed.loaded_at') }}
+                then 'invalid_timestamp'
+            when
+                parsed.deal_type not in ('quote', 'demo', 'trial')
+                or parsed.deal_status not in ('open', 'won', 'lost')
+                then 'invalid_value'
+            when parsed.amount_eur < 0 then 'out_of_range'
+            when
+                {{ cx_is_future('parsed.created_at', 'parsed.loaded_at') }}
+                or {{ cx_is_future('parsed.closed_at', 'parsed.loaded_at') }}
+                then 'future_timestamp'
+            when parsed.closed_at < parsed.created_at then 'inconsistent_dates'
+            when customers.customer_id is null then 'unknown_customer'
+        end as reject_reason
+    from parsed
+    left join customers
+        on parsed.customer_id = customers.customer_id
+),
+
+final as (
+    select
+        *,
+        reject_reason is null
+        and {{ cx_key_occurrence('deal_id') }} > 1 as is_removed_duplicate
+    from validated
+)
+
+select * from final

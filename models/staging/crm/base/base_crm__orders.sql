@@ -1,0 +1,62 @@
+{%- set raw_columns = [
+    'order_id', 'customer_id', 'ordered_at', 'channel', 'status', 'loaded_at',
+] -%}
+
+with
+
+source as (
+    select * from {{ cx_source('crm', 'orders') }}
+),
+
+customers as (
+    select customer_id from {{ ref('stg_crm__customers') }}
+),
+
+parsed as (
+    select
+        {{ cx_row_hash(raw_columns) }} as raw_row_hash,
+        {{ cx_raw_values(raw_columns) }} as raw_values,
+        {{ cx_text('order_id') }} as raw_key,
+        {{ cx_id('order_id') }} as order_id,
+        {{ cx_id('customer_id') }} as customer_id,
+        {{ cx_timestamp('ordered_at') }} as ordered_at,
+        {{ cx_text('ordered_at') }} as ordered_at_text,
+        {{ cx_code('channel') }} as order_channel,
+        {{ cx_code('status') }} as order_status,
+        {{ cx_timestamp('loaded_at') }} as loaded_at,
+        {{ cx_text('loaded_at') }} as loaded_at_text
+    from source
+),
+
+validated as (
+    select
+        parsed.*,
+        case
+            when parsed.order_id is null then 'missing_key'
+            when
+                parsed.customer_id is null
+                or parsed.ordered_at_text is null
+                or parsed.order_status is null
+                or parsed.loaded_at_text is null
+                then 'missing_required'
+            when {{ cx_invalid('parsed.ordered_at') }} or {{ cx_invalid('parsed.loaded_at') }}
+                then 'invalid_timestamp'
+            when parsed.order_status not in ('completed', 'cancelled', 'returned')
+                then 'invalid_value'
+            when {{ cx_is_future('parsed.ordered_at', 'parsed.loaded_at') }} then 'future_timestamp'
+            when customers.customer_id is null then 'unknown_customer'
+        end as reject_reason
+    from parsed
+    left join customers
+        on parsed.customer_id = customers.customer_id
+),
+
+final as (
+    select
+        *,
+        reject_reason is null
+        and {{ cx_key_occurrence('order_id') }} > 1 as is_removed_duplicate
+    from validated
+)
+
+select * from final

@@ -1,0 +1,66 @@
+{%- set raw_columns = [
+    'referral_id', 'referrer_customer_id', 'referred_customer_id', 'referred_at',
+    'channel', 'loaded_at',
+] -%}
+
+with
+
+source as (
+    select * from {{ cx_source('crm', 'referrals') }}
+),
+
+customers as (
+    select customer_id from {{ ref('stg_crm__customers') }}
+),
+
+parsed as (
+    select
+        {{ cx_row_hash(raw_columns) }} as raw_row_hash,
+        {{ cx_raw_values(raw_columns) }} as raw_values,
+        {{ cx_text('referral_id') }} as raw_key,
+        {{ cx_id('referral_id') }} as referral_id,
+        {{ cx_id('referrer_customer_id') }} as referrer_customer_id,
+        {{ cx_id('referred_customer_id') }} as referred_customer_id,
+        {{ cx_timestamp('referred_at') }} as referred_at,
+        {{ cx_text('referred_at') }} as referred_at_text,
+        {{ cx_code('channel') }} as referral_channel,
+        {{ cx_timestamp('loaded_at') }} as loaded_at,
+        {{ cx_text('loaded_at') }} as loaded_at_text
+    from source
+),
+
+validated as (
+    select
+        parsed.*,
+        case
+            when parsed.referral_id is null then 'missing_key'
+            when
+                parsed.referrer_customer_id is null
+                or parsed.referred_customer_id is null
+                or parsed.referred_at_text is null
+                or parsed.loaded_at_text is null
+                then 'missing_required'
+            when {{ cx_invalid('parsed.referred_at') }} or {{ cx_invalid('parsed.loaded_at') }}
+                then 'invalid_timestamp'
+            -- nobody refers themself
+            when parsed.referrer_customer_id = parsed.referred_customer_id then 'invalid_value'
+            when {{ cx_is_future('parsed.referred_at', 'parsed.loaded_at') }} then 'future_timestamp'
+            when referrers.customer_id is null or referred.customer_id is null
+                then 'unknown_customer'
+        end as reject_reason
+    from parsed
+    left join customers as referrers
+        on parsed.referrer_customer_id = referrers.customer_id
+    left join customers as referred
+        on parsed.referred_customer_id = referred.customer_id
+),
+
+final as (
+    select
+        *,
+        reject_reason is null
+        and {{ cx_key_occurrence('referral_id') }} > 1 as is_removed_duplicate
+    from validated
+)
+
+select * from final

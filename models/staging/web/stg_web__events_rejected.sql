@@ -1,0 +1,1 @@
+{{ cx_rejected_rows('base_web__events', 'web.events') }}

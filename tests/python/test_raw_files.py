@@ -1,0 +1,107 @@
+"""File-level checks: a missing file, a missing column or an unreadable file is named."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cx_value import raw_files
+from cx_value.contract import TABLES
+from cx_value.raw_files import RawDataError, check_folder, detect_format, load_folder
+
+
+def _write_csv(folder: Path, rows_per_table: int = 2, drop: tuple[str, str] | None = None) -> None:
+    for t in TABLES:
+        columns = [c for c in t.column_names if drop is None or (t.name, c) != drop]
+        with (folder / f"{t.name}.csv").open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(columns)
+            for i in range(rows_per_table):
+                w.writerow([f"{c}-{i}" for c in columns])
+
+
+def test_a_complete_csv_folder_passes_with_row_counts(tmp_path: Path) -> None:
+    _write_csv(tmp_path, rows_per_table=3)
+    checked = check_folder(tmp_path)
+    assert [c.table.name for c in checked] == [t.name for t in TABLES]
+    assert all(c.rows == 3 for c in checked)
+
+
+def test_missing_file_and_missing_column_are_both_named(tmp_path: Path) -> None:
+    _write_csv(tmp_path, drop=("orders", "customer_id"))
+    (tmp_path / "tickets.csv").unlink()
+    with pytest.raises(RawDataError) as err:
+        check_folder(tmp_path)
+    problems = err.value.problems
+    assert len(problems) == 2
+    assert any("tickets.csv" in p and "missing file" in p for p in problems)
+    assert any(
+        "orders.csv" in p and "missing column customer_id" in p and "crm.orders" in p
+        for p in problems
+    )
+
+
+def test_unreadable_parquet_is_named(tmp_path: Path) -> None:
+    for t in TABLES:
+        pq.write_table(
+            pa.table({c: pa.array(["x"], pa.string()) for c in t.column_names}),
+            tmp_path / f"{t.name}.parquet",
+        )
+    (tmp_path / "events.parquet").write_bytes(b"this is not parquet")
+    assert detect_format(tmp_path) == "parquet"
+    with pytest.raises(RawDataError) as err:
+        check_folder(tmp_path)
+    assert len(err.value.problems) == 1
+    assert "events.parquet: cannot be read as parquet" in err.value.problems[0]
+
+
+def test_extra_columns_are_reported_not_rejected(tmp_path: Path) -> None:
+    _write_csv(tmp_path)
+    path = tmp_path / "referrals.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",note"] + [line + ",x" for line in lines[1:]]) + "\n")
+    checked = {c.table.name: c for c in check_folder(tmp_path)}
+    assert checked["referrals"].extra_columns == ("note",)
+
+
+def test_mixed_or_empty_folder_needs_a_format(tmp_path: Path) -> None:
+    with pytest.raises(RawDataError, match=r"no \.csv or \.parquet"):
+        detect_format(tmp_path)
+    (tmp_path / "a.csv").write_text("x\n")
+    (tmp_path / "b.parquet").write_text("x")
+    with pytest.raises(RawDataError, match="both"):
+        detect_format(tmp_path)
+
+
+def test_load_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write_csv(raw, rows_per_table=2)
+    database = tmp_path / "wh.duckdb"
+    load_folder(raw, database)
+    _write_csv(raw, rows_per_table=5)
+
+    checked = check_folder(raw)  # the new files meet the contract
+    assert all(c.rows == 5 for c in checked)
+    real_reader = raw_files.reader_sql
+
+    def reader_failing_on_events(path: Path, fmt: raw_files.RawFormat) -> str:
+        # a read error in the middle of the load, after the check passed
+        return "no_such_table_function()" if path.name == "events.csv" else real_reader(path, fmt)
+
+    monkeypatch.setattr(raw_files, "check_folder", lambda *_args, **_kw: checked)
+    monkeypatch.setattr(raw_files, "reader_sql", reader_failing_on_events)
+    with pytest.raises(duckdb.Error):
+        load_folder(raw, database)
+    con = duckdb.connect(str(database), read_only=True)
+    counts = {
+        t.name: con.execute(f"select count(*) from raw.{t.name}").fetchone()[0] for t in TABLES
+    }
+    con.close()
+    # events failed last; every table before it still holds the first load
+    assert set(counts.values()) == {2}
