@@ -7,6 +7,7 @@ into CX_DUCKDB_PATH; the feed-mode tests run their own builds in temporary folde
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TRUTH = ROOT / "seeds" / "demo" / "_truth"
 NOT_REJECTED = {"duplicate", "normalised"}
+SCRATCH_TARGET = ROOT / ".data" / "test" / "scratch-target"
 
 
 def _ledger(truth_dir: Path) -> list[dict[str, str]]:
@@ -138,6 +140,8 @@ def test_no_clear_personal_data_in_any_model(demo_db: duckdb.DuckDBPyConnection)
 
 
 def _cx_value(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # dbt artefacts go to a scratch target so the demo build's manifest stays intact
+    env = {"DBT_TARGET_PATH": str(SCRATCH_TARGET), "DBT_LOG_PATH": str(SCRATCH_TARGET), **env}
     return subprocess.run(
         [sys.executable, "-m", "cx_value.cli", *args],
         cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=False,
@@ -222,3 +226,24 @@ def test_a_missing_column_fails_before_the_database_changes(
     message = " ".join(run.stderr.split())
     assert "orders.csv: missing column customer_id" in message
     assert not database.exists()
+
+
+def test_every_model_and_column_is_described(demo_db: duckdb.DuckDBPyConnection) -> None:
+    manifest = json.loads((ROOT / "target" / "manifest.json").read_text())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert models
+    for node in models:
+        assert node["description"].strip(), f"{node['name']} has no description"
+        built = [
+            c for (c,) in demo_db.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = ? and table_name = ? order by ordinal_position",
+                [node["schema"], node["alias"]],
+            ).fetchall()
+        ]
+        assert built, f"{node['name']} is not in the demo database"
+        documented = {
+            name: col["description"].strip() for name, col in node["columns"].items()
+        }
+        assert set(built) == set(documented), (node["name"], set(built) ^ set(documented))
+        assert all(documented.values()), f"{node['name']} has undocumented columns"
