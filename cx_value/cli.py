@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from cx_value.raw_files import FORMATS, RawDataError, check_folder, load_folder
+from cx_value.raw_files import FORMATS, RawDataError, check_folder, detect_format, load_folder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 contract_app = typer.Typer(no_args_is_help=True, help="The raw-data contract.")
@@ -136,15 +136,14 @@ def build(
 
     if raw_dir is not None:
         try:
-            check_folder(raw_dir, file_format)  # type: ignore[arg-type]
+            fmt = file_format or detect_format(raw_dir)
+            check_folder(raw_dir, fmt)  # type: ignore[arg-type]
         except RawDataError as exc:
             _fail(exc.problems)
             return
-        from cx_value.raw_files import detect_format
-
         os.environ["CX_RAW_MODE"] = "files"
         os.environ["CX_RAW_DIR"] = str(raw_dir.resolve())
-        os.environ["CX_RAW_FORMAT"] = file_format or detect_format(raw_dir)
+        os.environ["CX_RAW_FORMAT"] = fmt
     database = Path(os.environ.get("CX_DUCKDB_PATH", DEFAULT_DATABASE))
     database.parent.mkdir(parents=True, exist_ok=True)
     args = ["build"]

@@ -105,8 +105,8 @@ def load_folder(
     All tables are replaced in one transaction: either every table is loaded or the
     database is left exactly as it was.
     """
-    checked = check_folder(raw_dir, fmt)
     fmt = fmt or detect_format(raw_dir)
+    checked = check_folder(raw_dir, fmt)
     database.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(database))
     try:
