@@ -17,7 +17,7 @@ TEST_DB := .data/test/cx_value_test.duckdb
 help:
 	@echo "make demo   - set up and build the warehouse on the demo data ($(CX_DUCKDB_PATH))"
 	@echo "make test   - set up and run every test (pytest, dbt build, sqlfluff, ruff)"
-	@echo "make bench  - generator benchmark at 1,000,000 customers (results in benchmarks/results/)"
+	@echo "make bench  - generator and CLV-fit benchmarks at 1,000,000 customers (results in benchmarks/results/)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (the stack is pinned for Python 3.11)"; exit 1; }
@@ -52,7 +52,9 @@ lint:
 	$(BIN)/sqlfluff lint models analyses
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/generate_1m.py
+	$(BIN)/python benchmarks/clv_fit.py
 
 # Regenerate the committed demo seeds (small, dirty, deterministic).
 generate-seeds: setup
