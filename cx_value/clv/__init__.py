@@ -1,6 +1,6 @@
-"""Non-contractual CLV: BG/NBD purchases, Gamma-Gamma spend, discounted value."""
+"""CLV: BG/NBD purchases, Gamma-Gamma spend, discounted value; contractual retention (sBG, KM)."""
 
-from cx_value.clv import bgnbd, gamma_gamma
+from cx_value.clv import bgnbd, gamma_gamma, retention
 from cx_value.clv.bgnbd import BGNBDParams
 from cx_value.clv.clv import (
     DAYS_PER_MONTH,
@@ -10,6 +10,20 @@ from cx_value.clv.clv import (
     expected_purchases_by_month,
 )
 from cx_value.clv.gamma_gamma import GammaGammaParams
+from cx_value.clv.retention import (
+    KaplanMeier,
+    SBGParams,
+    fit_sbg,
+    fit_sbg_durations,
+    kaplan_meier,
+    sbg_churn_probability,
+    sbg_discounted_expected_residual_lifetime,
+    sbg_expected_residual_lifetime,
+    sbg_log_likelihood,
+    sbg_renewal_probability,
+    sbg_retention_rate,
+    sbg_survival,
+)
 from cx_value.clv.simulate import simulate_bgnbd, simulate_mean_spend
 
 __all__ = [
@@ -18,10 +32,23 @@ __all__ = [
     "WEEKS_PER_MONTH",
     "BGNBDParams",
     "GammaGammaParams",
+    "KaplanMeier",
+    "SBGParams",
     "bgnbd",
     "discounted_clv",
     "expected_purchases_by_month",
+    "fit_sbg",
+    "fit_sbg_durations",
     "gamma_gamma",
+    "kaplan_meier",
+    "retention",
+    "sbg_churn_probability",
+    "sbg_discounted_expected_residual_lifetime",
+    "sbg_expected_residual_lifetime",
+    "sbg_log_likelihood",
+    "sbg_renewal_probability",
+    "sbg_retention_rate",
+    "sbg_survival",
     "simulate_bgnbd",
     "simulate_mean_spend",
 ]
