@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 
 # Central second differences have truncation error O(h^2) and rounding error
 # O(eps / h^2); a relative step of eps**(1/4) balances the two.
@@ -52,3 +55,23 @@ def standard_errors(neg_log_likelihood: Callable[[np.ndarray], float],
     except np.linalg.LinAlgError:
         return np.full(estimate.size, np.nan)
     return np.sqrt(np.diag(np.linalg.inv(info)))
+
+
+def minimise_mean_nll(
+    objective: Callable[..., tuple[float, np.ndarray]],
+    start: np.ndarray,
+    args: tuple[Any, ...] = (),
+) -> np.ndarray:
+    """Minimise a mean negative log-likelihood over log-parameters; return the argmin.
+
+    ``objective(log_theta, *args)`` returns the value and its gradient. Near the
+    optimum L-BFGS-B's line search can stop on rounding ("ABNORMAL") with the
+    gradient already at zero, so only a gradient still away from zero is reported
+    as a failure to converge (a RuntimeWarning, as the estimate may still be usable).
+    """
+    result = minimize(objective, start, args=args, jac=True, method="L-BFGS-B",
+                      options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
+    if not result.success and np.max(np.abs(result.jac)) > 1e-7:
+        warnings.warn(f"maximum likelihood did not converge: {result.message}",
+                      RuntimeWarning, stacklevel=3)
+    return np.asarray(result.x, dtype=float)

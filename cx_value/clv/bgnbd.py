@@ -9,15 +9,13 @@ purchase, all in one time unit (weeks for CDNOW). Parameters are in that unit.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from cx_value.clv._collapse import collapse
-from cx_value.clv._numerics import standard_errors
+from cx_value.clv._numerics import minimise_mean_nll, standard_errors
 
 ArrayLike = np.ndarray | float
 
@@ -153,13 +151,7 @@ def fit(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,  # noqa: N803 (t
         raise ValueError("no customers to fit")
     h = _Histories.of(x, t_x, t_cal, w)
     start = np.log([1.0, max(float(np.average(t_cal, weights=w)), 1e-3), 1.0, 1.0])
-    result = minimize(_nll_and_grad, start, args=(h,), jac=True,
-                      method="L-BFGS-B",
-                      options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
-    if not result.success:
-        warnings.warn(f"maximum likelihood did not converge: {result.message}",
-                      RuntimeWarning, stacklevel=2)
-    theta = np.exp(result.x)
+    theta = np.exp(minimise_mean_nll(_nll_and_grad, start, args=(h,)))
 
     def neg_ll(values: np.ndarray) -> float:
         return -float(w @ _row_log_likelihood(values, h))

@@ -7,15 +7,13 @@ mean value), and assumes spend independent of the purchase process.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
 from cx_value.clv._collapse import collapse
-from cx_value.clv._numerics import standard_errors
+from cx_value.clv._numerics import minimise_mean_nll, standard_errors
 
 ArrayLike = np.ndarray | float
 
@@ -133,12 +131,7 @@ def fit(frequency: ArrayLike, monetary_value: ArrayLike,
         raise ValueError("no repeat buyers to fit")
     data = _Spend.of(x, m_x, w)
     start = np.log([1.0, 1.0, max(float(np.average(m_x, weights=w)), 1e-3)])
-    result = minimize(_nll_and_grad, start, args=(data,), jac=True, method="L-BFGS-B",
-                      options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
-    if not result.success:
-        warnings.warn(f"maximum likelihood did not converge: {result.message}",
-                      RuntimeWarning, stacklevel=2)
-    theta = np.exp(result.x)
+    theta = np.exp(minimise_mean_nll(_nll_and_grad, start, args=(data,)))
 
     def neg_ll(values: np.ndarray) -> float:
         return -_total_log_likelihood(values, data)[0]

@@ -25,15 +25,13 @@ convention, so both curves can be drawn on one axis.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import betaln, digamma, hyp2f1
 
-from cx_value.clv._numerics import standard_errors
+from cx_value.clv._numerics import minimise_mean_nll, standard_errors
 
 ArrayLike = np.ndarray | float | Sequence[float]
 
@@ -135,14 +133,7 @@ def _fit(o: _Outcomes) -> SBGParams:
         ll, grad = _log_lik_and_grad(theta, o)
         return -ll / total, -grad * theta / total
 
-    result = minimize(objective, np.zeros(2), jac=True, method="L-BFGS-B",
-                      options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10})
-    # Near the optimum a line search can stall on rounding ("ABNORMAL") with the
-    # gradient already at zero; only a non-zero gradient means no convergence.
-    if not result.success and np.max(np.abs(result.jac)) > 1e-7:
-        warnings.warn(f"maximum likelihood did not converge: {result.message}",
-                      RuntimeWarning, stacklevel=3)
-    theta = np.exp(result.x)
+    theta = np.exp(minimise_mean_nll(objective, np.zeros(2)))
 
     def neg_ll(values: np.ndarray) -> float:
         return -_log_lik_and_grad(values, o)[0]
