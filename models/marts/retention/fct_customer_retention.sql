@@ -1,0 +1,61 @@
+{#
+    The next-renewal probability is a closed form of the fitted sBG parameters,
+    computed here in SQL; DERL needs 2F1 and comes from retention_customer_predictions.
+#}
+with
+
+durations as (
+    select * from {{ ref('int_customer_contract_durations') }}
+),
+
+parameters as (
+    select * from {{ ref('retention_sbg_parameters') }}
+),
+
+predictions as (
+    select * from {{ ref('retention_customer_predictions') }}
+),
+
+fitted as (
+    select
+        max(case when parameter = 'alpha' then estimate end) as sbg_alpha,
+        max(case when parameter = 'beta' then estimate end) as sbg_beta
+    from parameters
+),
+
+active as (
+    select *
+    from durations
+    where not is_churned
+),
+
+scored as (
+    select
+        active.customer_id,
+        active.as_of_date,
+        active.first_start_date,
+        active.renewals,
+        active.latest_monthly_fee_eur,
+        {{ cx_sbg_renewal_probability(
+            cx_as_double('active.renewals'), 'fitted.sbg_alpha', 'fitted.sbg_beta'
+        ) }} as renewal_probability
+    from active
+    cross join fitted
+),
+
+final as (
+    select
+        scored.customer_id,
+        scored.as_of_date,
+        scored.first_start_date,
+        cast(scored.renewals as {{ dbt.type_bigint() }}) as renewals,
+        cast(scored.latest_monthly_fee_eur as decimal(18, 2)) as monthly_fee_eur,
+        {{ cx_as_double('scored.renewal_probability') }} as renewal_probability,
+        {{ cx_as_double('predictions.discounted_expected_residual_lifetime') }}
+            as discounted_expected_residual_lifetime
+    from scored
+    inner join predictions
+        on scored.customer_id = predictions.customer_id
+)
+
+select * from final
