@@ -1,5 +1,6 @@
 """Churn risk of B2B contract terms: features from raw-shaped tables, a backtested model."""
 
+from cx_value.churn.dag import COEFFICIENT_COLUMNS, DagFit, fit_coefficients
 from cx_value.churn.features import (
     FEATURE_DESCRIPTIONS,
     FEATURES,
@@ -30,6 +31,7 @@ from cx_value.churn.model import (
 )
 
 __all__ = [
+    "COEFFICIENT_COLUMNS",
     "DEFAULT_BAND_THRESHOLDS",
     "FEATURES",
     "FEATURE_DESCRIPTIONS",
@@ -37,6 +39,7 @@ __all__ = [
     "RISK_BANDS",
     "Backtest",
     "ChurnModel",
+    "DagFit",
     "Timing",
     "backtest",
     "calibration_table",
@@ -45,6 +48,7 @@ __all__ = [
     "feature_sql",
     "features_from_raw_files",
     "fit",
+    "fit_coefficients",
     "latest_training_end",
     "raw_file_views",
     "risk_band",

@@ -135,13 +135,19 @@ def risk_band(probability: npt.ArrayLike,
     return np.asarray(RISK_BANDS)[np.searchsorted(np.array([lo, hi]), p, side="right")]
 
 
+DRIVER_MIN_CONTRIBUTION = 1e-12
+"""Contributions (log-odds) at or below this are rounding, not a driver."""
+
+
 def top_drivers(contrib: npt.NDArray[np.float64], features: Sequence[str],
                 k: int = 3) -> list[list[str | None]]:
     """Per row, the ``k`` features with the largest positive contribution (None to pad)."""
     names = np.asarray(list(features), dtype=object)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
     picked = np.take_along_axis(contrib, order, axis=1)
-    labels = np.where(picked > 0, names[order], None)
+    # A missing value is imputed to the mean, but the imputer's and the scaler's
+    # means differ by rounding: such a feature must not surface as a driver.
+    labels = np.where(picked > DRIVER_MIN_CONTRIBUTION, names[order], None)
     return [list(row) for row in labels]
 
 

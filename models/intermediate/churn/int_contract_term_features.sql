@@ -1,0 +1,333 @@
+{#
+    Churn features of B2B contract terms, one row per term whose cut-off has
+    passed by the observation date: the feature SQL of cx_value.churn.features
+    over the staging models. Cut-off = end_date + 1 day - lead_days; every feature
+    reads only rows stamped before it. The label is null until end_date +
+    grace_days has passed, since a renewal may still start.
+#}
+{{ config(materialized='table') }}
+{%- set lead_days = var('cx_churn_lead_days', 30) | int -%}
+{%- set grace_days = var('cx_churn_grace_days', 30) | int -%}
+{%- set web_days = 91 -%}
+{%- set web_baseline_days = 273 -%}
+
+with
+
+subscriptions as (
+    select * from {{ ref('stg_crm__subscriptions') }}
+),
+
+tickets as (
+    select * from {{ ref('stg_crm__tickets') }}
+),
+
+survey_responses as (
+    select * from {{ ref('stg_surveys__survey_responses') }}
+),
+
+events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+orders as (
+    select * from {{ ref('stg_crm__orders') }}
+),
+
+order_lines as (
+    select * from {{ ref('stg_crm__order_lines') }}
+),
+
+activity_dates as (
+    select max(start_date) as activity_date from subscriptions
+    union all
+    select max(cast(opened_at as date)) as activity_date from tickets
+    union all
+    select max(cast(answered_at as date)) as activity_date from survey_responses
+    union all
+    select max(cast(event_at as date)) as activity_date from events
+    union all
+    select max(cast(ordered_at as date)) as activity_date from orders
+),
+
+observation as (
+    select
+        {%- if var('cx_churn_as_of', none) %}
+            cast('{{ var("cx_churn_as_of") }}' as date) as as_of_date
+        {%- else %}
+            max(activity_date) as as_of_date
+        {%- endif %}
+    from activity_dates
+),
+
+numbered_terms as (
+    select
+        subscription_id,
+        customer_id,
+        start_date,
+        end_date,
+        monthly_fee_eur,
+        previous_subscription_id,
+        cast(start_date as timestamp) as term_start_at,
+        {{ dbt.dateadd('day', 1 - lead_days, 'cast(end_date as timestamp)') }} as cutoff_at,
+        row_number() over (
+            partition by customer_id
+            order by start_date, subscription_id
+        ) as term_number
+    from subscriptions
+),
+
+scored_terms as (
+    select
+        numbered_terms.*,
+        observation.as_of_date
+    from numbered_terms
+    cross join observation
+    -- Only terms whose features are complete: every row read lies on or before the observation date.
+    where numbered_terms.cutoff_at <= {{ dbt.dateadd('day', 1, 'cast(observation.as_of_date as timestamp)') }}
+),
+
+renewals as (
+    select
+        scored_terms.subscription_id,
+        1 as is_renewed
+    from scored_terms
+    inner join subscriptions as next_terms
+        on scored_terms.subscription_id = next_terms.previous_subscription_id
+    where
+        cast(next_terms.start_date as timestamp)
+        <= {{ dbt.dateadd('day', grace_days, 'cast(scored_terms.end_date as timestamp)') }}
+    group by scored_terms.subscription_id
+),
+
+answers_before_cutoff as (
+    select
+        scored_terms.subscription_id,
+        survey_responses.response_id,
+        survey_responses.question_type,
+        survey_responses.score,
+        survey_responses.answered_at,
+        survey_responses.answered_at >= scored_terms.term_start_at as is_in_term
+    from scored_terms
+    inner join survey_responses
+        on
+            scored_terms.customer_id = survey_responses.customer_id
+            and scored_terms.cutoff_at > survey_responses.answered_at
+),
+
+survey_features as (
+    select
+        subscription_id,
+        max(
+            case when question_type = 'nps' and is_in_term and score <= 6 then 1 else 0 end
+        ) as is_detractor_in_term,
+        avg(case when question_type = 'csat' and is_in_term then score end) as csat_mean,
+        avg(case when question_type = 'ces' and is_in_term then score end) as ces_mean
+    from answers_before_cutoff
+    group by subscription_id
+),
+
+ranked_nps as (
+    select
+        subscription_id,
+        score,
+        row_number() over (
+            partition by subscription_id
+            order by answered_at desc, response_id desc
+        ) as answer_rank
+    from answers_before_cutoff
+    where question_type = 'nps'
+),
+
+latest_nps as (
+    select
+        subscription_id,
+        score as latest_nps
+    from ranked_nps
+    where answer_rank = 1
+),
+
+ticket_features as (
+    select
+        scored_terms.subscription_id,
+        count(*) as ticket_count,
+        avg(
+            case
+                when
+                    tickets.agent_contact_count = 1 and tickets.reopen_count = 0
+                    and tickets.resolved_at is not null
+                    then 1.0
+                else 0.0
+            end
+        ) as fcr_share,
+        max(
+            case
+                when
+                    tickets.is_complaint
+                    and (
+                        tickets.resolved_at is null
+                        or tickets.resolved_at >= scored_terms.cutoff_at
+                    )
+                    then 1
+                else 0
+            end
+        ) as has_unresolved_complaint
+    from scored_terms
+    inner join tickets
+        on
+            scored_terms.customer_id = tickets.customer_id
+            and scored_terms.term_start_at <= tickets.opened_at
+            and scored_terms.cutoff_at > tickets.opened_at
+    group by scored_terms.subscription_id
+),
+
+device_links as (
+    select
+        anonymous_id,
+        user_id as customer_id,
+        event_at as linked_at,
+        row_number() over (
+            partition by anonymous_id
+            order by event_at, event_id
+        ) as link_rank
+    from events
+    where
+        anonymous_id is not null
+        and user_id is not null
+),
+
+stitched_events as (
+    select
+        events.event_id,
+        events.event_at,
+        coalesce(events.user_id, device_links.customer_id) as customer_id,
+        case
+            when events.user_id is not null then events.event_at
+            else device_links.linked_at
+        end as attributed_at
+    from events
+    left join device_links
+        on
+            events.anonymous_id = device_links.anonymous_id
+            and device_links.link_rank = 1
+),
+
+customer_events as (
+    select
+        customer_id,
+        event_at,
+        attributed_at,
+        lag(event_at) over (
+            partition by customer_id
+            order by event_at, event_id
+        ) as previous_event_at
+    from stitched_events
+    where customer_id in (select scored_terms.customer_id from scored_terms)
+),
+
+sessions as (
+    select
+        customer_id,
+        event_at as session_started_at,
+        attributed_at
+    from customer_events
+    where
+        previous_event_at is null
+        or event_at >= {{ dbt.dateadd('minute', 30, 'previous_event_at') }}
+),
+
+web_features as (
+    select
+        scored_terms.subscription_id,
+        sum(
+            case
+                when
+                    sessions.session_started_at
+                    >= {{ dbt.dateadd('day', -web_days, 'scored_terms.cutoff_at') }}
+                    then 1
+                else 0
+            end
+        ) as web_sessions_recent,
+        sum(
+            case
+                when
+                    sessions.session_started_at
+                    < {{ dbt.dateadd('day', -web_days, 'scored_terms.cutoff_at') }}
+                    then 1
+                else 0
+            end
+        ) as web_sessions_baseline
+    from scored_terms
+    inner join sessions
+        on
+            scored_terms.customer_id = sessions.customer_id
+            and sessions.session_started_at
+            >= {{ dbt.dateadd('day', -(web_days + web_baseline_days), 'scored_terms.cutoff_at') }}
+            and scored_terms.cutoff_at > sessions.session_started_at
+            and scored_terms.cutoff_at > sessions.attributed_at
+    group by scored_terms.subscription_id
+),
+
+discount_features as (
+    select
+        scored_terms.subscription_id,
+        1.0 - sum(order_lines.realised_price_eur * order_lines.quantity)
+        / nullif(sum(order_lines.list_price_eur * order_lines.quantity), 0)
+            as discount_depth
+    from scored_terms
+    inner join orders
+        on
+            scored_terms.customer_id = orders.customer_id
+            and scored_terms.term_start_at <= orders.ordered_at
+            and scored_terms.cutoff_at > orders.ordered_at
+            and orders.order_status = 'completed'
+    inner join order_lines
+        on orders.order_id = order_lines.order_id
+    group by scored_terms.subscription_id
+),
+
+final as (
+    select
+        scored_terms.subscription_id,
+        scored_terms.customer_id,
+        scored_terms.start_date,
+        scored_terms.end_date,
+        scored_terms.cutoff_at,
+        scored_terms.as_of_date,
+        coalesce(survey_features.is_detractor_in_term, 0) as is_detractor_in_term,
+        latest_nps.latest_nps,
+        survey_features.csat_mean,
+        survey_features.ces_mean,
+        coalesce(ticket_features.has_unresolved_complaint, 0) as has_unresolved_complaint,
+        coalesce(ticket_features.ticket_count, 0) as ticket_count,
+        ticket_features.fcr_share,
+        coalesce(web_features.web_sessions_recent, 0) as web_sessions_recent,
+        coalesce(web_features.web_sessions_baseline, 0) as web_sessions_baseline,
+        ln(
+            (coalesce(web_features.web_sessions_baseline, 0) * {{ web_days / web_baseline_days }} + 1.0)
+            / (coalesce(web_features.web_sessions_recent, 0) + 1.0)
+        ) as web_sessions_drop,
+        discount_features.discount_depth,
+        scored_terms.term_number,
+        {{ cx_as_double('scored_terms.monthly_fee_eur') }} as monthly_fee,
+        case
+            when
+                {{ dbt.dateadd('day', grace_days, 'cast(scored_terms.end_date as timestamp)') }}
+                <= cast(scored_terms.as_of_date as timestamp)
+                then 1 - coalesce(renewals.is_renewed, 0)
+        end as is_churned
+    from scored_terms
+    left join survey_features
+        on scored_terms.subscription_id = survey_features.subscription_id
+    left join latest_nps
+        on scored_terms.subscription_id = latest_nps.subscription_id
+    left join ticket_features
+        on scored_terms.subscription_id = ticket_features.subscription_id
+    left join web_features
+        on scored_terms.subscription_id = web_features.subscription_id
+    left join discount_features
+        on scored_terms.subscription_id = discount_features.subscription_id
+    left join renewals
+        on scored_terms.subscription_id = renewals.subscription_id
+)
+
+select * from final
