@@ -1,0 +1,66 @@
+{#
+    One row per customer: who they are commercially, when and how they were
+    acquired and where their contract stands. Keys only, never names or contact
+    details: the customer id is the CRM's key, and personal data was pseudonymised
+    in staging and is not carried here at all.
+#}
+with
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
+),
+
+terms as (
+    select * from {{ ref('int_subscription_terms_renewed') }}
+),
+
+latest_terms as (
+    select
+        *,
+        row_number() over (
+            partition by customer_id
+            order by term_number desc
+        ) as recency_rank
+    from terms
+),
+
+current_terms as (
+    select
+        customer_id,
+        plan_name,
+        monthly_fee_eur,
+        end_date,
+        cancelled_at,
+        is_churned,
+        as_of_date
+    from latest_terms
+    where recency_rank = 1
+),
+
+final as (
+    select
+        customers.customer_id,
+        customers.customer_type,
+        customers.segment,
+        customers.country_code,
+        customers.acquisition_channel,
+        customers.owner_id,
+        customers.created_at as acquired_at,
+        cast(customers.created_at as date) as acquisition_date,
+        {{ cx_month('customers.created_at') }} as acquisition_month,
+        case
+            when current_terms.customer_id is null then 'none'
+            when current_terms.is_churned then 'churned'
+            when current_terms.end_date < current_terms.as_of_date then 'in_grace'
+            when current_terms.cancelled_at is not null then 'notice_given'
+            else 'active'
+        end as subscription_status,
+        current_terms.plan_name as current_plan_name,
+        current_terms.monthly_fee_eur as current_monthly_fee_eur,
+        current_terms.end_date as current_term_end_date
+    from customers
+    left join current_terms
+        on customers.customer_id = current_terms.customer_id
+)
+
+select * from final

@@ -1,0 +1,89 @@
+{#
+    The calendar: one row per day from the earliest date in the data to one year
+    after the observation date (contract ends and renewals lie ahead). Generated
+    from a cross join of digits rather than an engine's series function, so it is
+    the same on every engine; 100,000 days is 273 years.
+#}
+with
+
+as_of as (
+    select * from {{ ref('int_journey_as_of') }}
+),
+
+customers as (
+    select created_at from {{ ref('stg_crm__customers') }}
+),
+
+events as (
+    select event_at from {{ ref('stg_web__events') }}
+),
+
+deals as (
+    select created_at from {{ ref('stg_crm__deals') }}
+),
+
+earliest_dates as (
+    select cast(min(created_at) as date) as earliest_date from customers
+    union all
+    select cast(min(event_at) as date) as earliest_date from events
+    union all
+    select cast(min(created_at) as date) as earliest_date from deals
+),
+
+bounds as (
+    select
+        min(earliest_dates.earliest_date) as first_date,
+        cast({{ dbt.dateadd('day', 366, 'max(as_of.as_of_date)') }} as date) as last_date
+    from earliest_dates
+    cross join as_of
+),
+
+digits as (
+    select 0 as digit union all select 1 union all select 2 union all select 3
+    union all select 4 union all select 5 union all select 6 union all select 7
+    union all select 8 union all select 9
+),
+
+day_offsets as (
+    select
+        d1.digit + 10 * d2.digit + 100 * d3.digit + 1000 * d4.digit + 10000 * d5.digit
+            as day_offset
+    from digits as d1
+    cross join digits as d2
+    cross join digits as d3
+    cross join digits as d4
+    cross join digits as d5
+),
+
+days as (
+    select cast({{ dbt.dateadd('day', 'day_offsets.day_offset', 'bounds.first_date') }} as date)
+        as date_day
+    from day_offsets
+    cross join bounds
+    where day_offsets.day_offset <= {{ dbt.datediff('bounds.first_date', 'bounds.last_date', 'day') }}
+),
+
+final as (
+    select
+        days.date_day,
+        cast({{ dbt.date_trunc('week', 'days.date_day') }} as date) as week_start_date,
+        cast({{ dbt.date_trunc('month', 'days.date_day') }} as date) as month_start_date,
+        cast({{ dbt.date_trunc('quarter', 'days.date_day') }} as date) as quarter_start_date,
+        cast({{ dbt.date_trunc('year', 'days.date_day') }} as date) as year_start_date,
+        cast(extract(year from days.date_day) as {{ dbt.type_int() }}) as year_number,
+        cast(extract(month from days.date_day) as {{ dbt.type_int() }}) as month_number,
+        -- ISO day of week (Monday = 1): 1900-01-01 was a Monday
+        cast(
+            mod({{ dbt.datediff("cast('1900-01-01' as date)", 'days.date_day', 'day') }}, 7) + 1
+            as {{ dbt.type_int() }}
+        ) as iso_day_of_week,
+        mod({{ dbt.datediff("cast('1900-01-01' as date)", 'days.date_day', 'day') }}, 7) >= 5
+            as is_weekend,
+        days.date_day <= as_of.as_of_date as is_observed,
+        cast({{ dbt.date_trunc('month', 'days.date_day') }} as date)
+        = cast({{ dbt.date_trunc('month', 'as_of.as_of_date') }} as date) as is_as_of_month
+    from days
+    cross join as_of
+)
+
+select * from final
