@@ -14,8 +14,8 @@ customers as (
     select created_at from {{ ref('stg_crm__customers') }}
 ),
 
-events as (
-    select event_at from {{ ref('stg_web__events') }}
+sessions as (
+    select session_started_at from {{ ref('fct_web_sessions') }}
 ),
 
 deals as (
@@ -25,7 +25,7 @@ deals as (
 earliest_dates as (
     select cast(min(created_at) as date) as earliest_date from customers
     union all
-    select cast(min(event_at) as date) as earliest_date from events
+    select cast(min(session_started_at) as date) as earliest_date from sessions
     union all
     select cast(min(created_at) as date) as earliest_date from deals
 ),
