@@ -39,11 +39,11 @@ stitched as (
 final as (
     select
         anonymous_id,
-        case when identified_customer_count = 1 then first_customer_id end as customer_id,
         identified_customer_count,
-        identified_customer_count > 1 as is_shared_device,
         first_identified_at,
-        last_identified_at
+        last_identified_at,
+        case when identified_customer_count = 1 then first_customer_id end as customer_id,
+        identified_customer_count > 1 as is_shared_device
     from stitched
 )
 

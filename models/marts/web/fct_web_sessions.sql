@@ -25,10 +25,6 @@ events as (
     select * from {{ ref('stg_web__events') }}
 ),
 
-customers as (
-    select * from {{ ref('stg_crm__customers') }}
-),
-
 visitor_events as (
     select
         coalesce(anonymous_id, {{ dbt.concat(["'user:'", 'user_id']) }}) as visitor_id,
@@ -46,44 +42,44 @@ visitor_events as (
 
 {% if is_incremental() %}
 
-watermark as (
-    select
-        coalesce(
-            {{ dbt.dateadd('hour', -1 * var('cx_web_lookback_hours'), 'max(last_loaded_at)') }},
-            cast('1900-01-01' as {{ dbt.type_timestamp() }})
-        ) as reread_from
-    from {{ this }}
-),
+    customers as (
+        select * from {{ ref('stg_crm__customers') }}
+    ),
 
-affected_visitors as (
-    select visitor_events.visitor_id
-    from visitor_events
-    cross join watermark
-    where visitor_events.loaded_at > watermark.reread_from
-    union
-    -- events of a customer who was unknown at the last run were rejected then
-    select visitor_events.visitor_id
-    from visitor_events
-    inner join customers
-        on visitor_events.user_id = customers.customer_id
-    cross join watermark
-    where customers.loaded_at > watermark.reread_from
-),
+    watermark as (
+        select
+            coalesce(
+                {{ dbt.dateadd('hour', -1 * var('cx_web_lookback_hours'), 'max(last_loaded_at)') }},
+                cast('1900-01-01' as {{ dbt.type_timestamp() }})
+            ) as reread_from
+        from {{ this }}
+    ),
+
+    affected_visitors as (
+        select visitor_events.visitor_id
+        from visitor_events
+        cross join watermark
+        where visitor_events.loaded_at > watermark.reread_from
+        union
+        -- events of a customer who was unknown at the last run were rejected then
+        select visitor_events.visitor_id
+        from visitor_events
+        inner join customers
+            on visitor_events.user_id = customers.customer_id
+        cross join watermark
+        where customers.loaded_at > watermark.reread_from
+    ),
+
+{% endif %}
 
 scoped_events as (
     select visitor_events.*
     from visitor_events
-    inner join affected_visitors
-        on visitor_events.visitor_id = affected_visitors.visitor_id
+    {% if is_incremental() %}
+        inner join affected_visitors
+            on visitor_events.visitor_id = affected_visitors.visitor_id
+    {% endif %}
 ),
-
-{% else %}
-
-scoped_events as (
-    select * from visitor_events
-),
-
-{% endif %}
 
 gaps as (
     select
