@@ -12,13 +12,13 @@ responses as (
 
 final as (
     select
-        min(response_id) as questionnaire_id,
         customer_id,
         survey_id,
         touchpoint,
-        -- one survey asks for one stage; max() keeps the grain if an export disagrees
-        max(stage) as stage,
         answered_at,
+        min(response_id) as questionnaire_id,
+        -- one survey asks for one stage; max() keeps the grain if an export disagrees
+        max(stage) as stage,  -- noqa: RF04
         min(sent_at) as sent_at,
         count(*) as answer_count,
         max(case when question_type = 'nps' then score end) as nps_score,
