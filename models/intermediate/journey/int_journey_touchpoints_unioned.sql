@@ -237,15 +237,7 @@ final as (
         touchpoint_at,
         cast(touchpoint_at as date) as touchpoint_date,
         stage,
-        case stage
-            when 'awareness' then 1
-            when 'consideration' then 2
-            when 'purchase' then 3
-            when 'onboarding' then 4
-            when 'usage' then 5
-            when 'service' then 6
-            when 'renewal' then 7
-        end as stage_number,
+        {{ cx_journey_stage_number('stage') }} as stage_number,
         touchpoint_type,
         touchpoint_name,
         channel,

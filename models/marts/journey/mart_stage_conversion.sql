@@ -18,15 +18,7 @@ customers as (
 ),
 
 stages as (
-    select
-        'awareness' as stage,  -- noqa: RF04
-        1 as stage_number
-    union all select 'consideration', 2
-    union all select 'purchase', 3
-    union all select 'onboarding', 4
-    union all select 'usage', 5
-    union all select 'service', 6
-    union all select 'renewal', 7
+    {{ cx_journey_stage_rows() }}
 ),
 
 stage_entries as (
@@ -48,9 +40,9 @@ transitions as (
     left join touchpoints as next_touchpoints
         on
             stage_entries.customer_id = next_touchpoints.customer_id
-            and next_touchpoints.stage_number = stage_entries.stage_number + 1
-            and next_touchpoints.touchpoint_at >= stage_entries.first_touchpoint_at
-    where stage_entries.stage_number < 7
+            and stage_entries.stage_number + 1 = next_touchpoints.stage_number
+            and stage_entries.first_touchpoint_at <= next_touchpoints.touchpoint_at
+    where stage_entries.stage_number < {{ cx_journey_stages() | length }}
     group by
         stage_entries.customer_id,
         stage_entries.stage_number,
@@ -98,29 +90,42 @@ grid as (
     cross join segments
 ),
 
-final as (
+filled as (
     select
         grid.stage,
-        cast(grid.stage_number as {{ dbt.type_int() }}) as stage_number,
+        grid.stage_number,
         grid.next_stage,
         grid.segment,
-        cast(coalesce(aggregated.customers_reached, 0) as {{ dbt.type_bigint() }}) as customers_reached,
-        cast(coalesce(aggregated.customers_converted, 0) as {{ dbt.type_bigint() }}) as customers_converted,
-        case when aggregated.customers_reached > 0
-            then {{ cx_as_double('aggregated.customers_converted') }}
-            / {{ cx_as_double('aggregated.customers_reached') }}
-        end as conversion_rate,
-        case when aggregated.customers_reached > 0
-            then 1 - {{ cx_as_double('aggregated.customers_converted') }}
-            / {{ cx_as_double('aggregated.customers_reached') }}
-        end as drop_off_rate,
-        {{ cx_as_double('aggregated.days_to_next_stage_median') }} as days_to_next_stage_median,
-        {{ cx_as_double('aggregated.days_to_next_stage_p90') }} as days_to_next_stage_p90
+        aggregated.days_to_next_stage_median,
+        aggregated.days_to_next_stage_p90,
+        coalesce(aggregated.customers_reached, 0) as customers_reached,
+        coalesce(aggregated.customers_converted, 0) as customers_converted
     from grid
     left join aggregated
         on
             grid.stage_number = aggregated.stage_number
             and grid.segment = aggregated.segment
+),
+
+final as (
+    select
+        stage,
+        cast(stage_number as {{ dbt.type_int() }}) as stage_number,
+        next_stage,
+        segment,
+        cast(customers_reached as {{ dbt.type_bigint() }}) as customers_reached,
+        cast(customers_converted as {{ dbt.type_bigint() }}) as customers_converted,
+        case
+            when customers_reached > 0
+                then {{ cx_as_double('customers_converted') }} / {{ cx_as_double('customers_reached') }}
+        end as conversion_rate,
+        case
+            when customers_reached > 0
+                then 1 - {{ cx_as_double('customers_converted') }} / {{ cx_as_double('customers_reached') }}
+        end as drop_off_rate,
+        {{ cx_as_double('days_to_next_stage_median') }} as days_to_next_stage_median,
+        {{ cx_as_double('days_to_next_stage_p90') }} as days_to_next_stage_p90
+    from filled
 )
 
 select * from final

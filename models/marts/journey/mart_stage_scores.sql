@@ -23,15 +23,7 @@ dates as (
 ),
 
 stages as (
-    select
-        'awareness' as stage,  -- noqa: RF04
-        1 as stage_number
-    union all select 'consideration', 2
-    union all select 'purchase', 3
-    union all select 'onboarding', 4
-    union all select 'usage', 5
-    union all select 'service', 6
-    union all select 'renewal', 7
+    {{ cx_journey_stage_rows() }}
 ),
 
 answers as (
@@ -103,18 +95,18 @@ filled as (
         grid.month_start_date,
         grid.is_as_of_month,
         grid.segment,
+        monthly.csat_score_sum,
+        monthly.ces_score_sum,
+        monthly.expectation_gap_sum,
         coalesce(monthly.nps_respondents, 0) as nps_respondents,
         coalesce(monthly.promoters, 0) as promoters,
         coalesce(monthly.passives, 0) as passives,
         coalesce(monthly.detractors, 0) as detractors,
         coalesce(monthly.csat_respondents, 0) as csat_respondents,
         coalesce(monthly.csat_satisfied_count, 0) as csat_satisfied_count,
-        monthly.csat_score_sum,
         coalesce(monthly.ces_respondents, 0) as ces_respondents,
         coalesce(monthly.ces_easy_count, 0) as ces_easy_count,
-        monthly.ces_score_sum,
-        coalesce(monthly.expectation_gap_respondents, 0) as expectation_gap_respondents,
-        monthly.expectation_gap_sum
+        coalesce(monthly.expectation_gap_respondents, 0) as expectation_gap_respondents
     from grid
     left join monthly
         on

@@ -21,3 +21,28 @@
             or coalesce({{ expectation_gap }} < 0, false)
     end
 {%- endmacro %}
+
+{#
+    The body of a CTE with one row per stage of cx_journey_stages() (the staging
+    vocabulary, in journey order): stage and stage_number (1 = awareness).
+    Rendered as plain selects so that every engine reads it.
+#}
+{% macro cx_journey_stage_rows() -%}
+    {%- for stage in cx_journey_stages() %}
+    select
+        '{{ stage }}' as stage,  -- noqa: RF04
+        {{ loop.index }} as stage_number
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{# The position of a stage expression in the journey, 1 = awareness; null for an unknown stage. #}
+{% macro cx_journey_stage_number(stage_expression) -%}
+    case {{ stage_expression }}
+        {%- for stage in cx_journey_stages() %}
+        when '{{ stage }}' then {{ loop.index }}
+        {%- endfor %}
+    end
+{%- endmacro %}
