@@ -127,6 +127,10 @@ def test_expectation_gap_per_touchpoint(journey_warehouse: GeneratedWarehouse) -
         # Four standard errors: a false alarm once in 16,000 touchpoints, while a
         # definition error (a sign, a wrong pair of answers) moves the mean by far more.
         tolerance = 4 * spread[touchpoint] / np.sqrt(n)
+        print(
+            f"\n{touchpoint}: n {n}, mart {mean:.4f}, realised {planted['realised']:.4f},"
+            f" planted {planted['planted']:.4f}, tolerance {tolerance:.4f}"
+        )
         assert abs(mean - planted["planted"]) <= tolerance, (touchpoint, mean, planted, tolerance)
 
 
