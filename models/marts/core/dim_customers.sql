@@ -1,6 +1,6 @@
 {#
     One row per customer: who they are commercially, when and how they were
-    acquired and where their contract stands. Keys only, never names or contact
+    acquired, where their contract stands and where they are on the journey. Keys only, never names or contact
     details: the customer id is the CRM's key, and personal data was pseudonymised
     in staging and is not carried here at all.
 #}
@@ -12,6 +12,36 @@ customers as (
 
 terms as (
     select * from {{ ref('int_subscription_terms_renewed') }}
+),
+
+touchpoints as (
+    -- the intermediate, not fct_journey_touchpoints: the fact is tested against this model
+    select * from {{ ref('int_journey_touchpoints_unioned') }}
+),
+
+touchpoint_summaries as (
+    select
+        customer_id,
+        min(touchpoint_at) as first_touchpoint_at,
+        max(touchpoint_at) as last_touchpoint_at,
+        count(*) as touchpoint_count,
+        max(customer_touchpoint_number) as last_touchpoint_number
+    from touchpoints
+    group by customer_id
+),
+
+journey_positions as (
+    select
+        touchpoint_summaries.customer_id,
+        touchpoint_summaries.first_touchpoint_at,
+        touchpoint_summaries.last_touchpoint_at,
+        touchpoint_summaries.touchpoint_count,
+        touchpoints.stage as current_stage
+    from touchpoint_summaries
+    inner join touchpoints
+        on
+            touchpoint_summaries.customer_id = touchpoints.customer_id
+            and touchpoint_summaries.last_touchpoint_number = touchpoints.customer_touchpoint_number
 ),
 
 latest_terms as (
@@ -57,10 +87,16 @@ final as (
         end as subscription_status,
         current_terms.plan_name as current_plan_name,
         current_terms.monthly_fee_eur as current_monthly_fee_eur,
-        current_terms.end_date as current_term_end_date
+        current_terms.end_date as current_term_end_date,
+        journey_positions.current_stage,
+        journey_positions.first_touchpoint_at,
+        journey_positions.last_touchpoint_at,
+        cast(coalesce(journey_positions.touchpoint_count, 0) as {{ dbt.type_bigint() }}) as touchpoint_count
     from customers
     left join current_terms
         on customers.customer_id = current_terms.customer_id
+    left join journey_positions
+        on customers.customer_id = journey_positions.customer_id
 )
 
 select * from final

@@ -1,0 +1,48 @@
+{#
+    A negative experience at a touchpoint (DECISIONLOG "Customer journey marts"):
+    an NPS detractor (0-6), a dissatisfied CSAT (1-2), a hard CES (1-3 on 1-7,
+    7 = very easy) or an experience below the expectation (gap < 0). Any one is
+    enough: a customer who found the service hard but still recommends it has
+    met friction. Null when the touchpoint carries no score: no judgement is
+    possible, and counting it as positive would dilute the negative share.
+#}
+{% macro cx_is_negative_experience(nps_score, csat_score, ces_score, expectation_gap) -%}
+    case
+        when
+            {{ nps_score }} is null
+            and {{ csat_score }} is null
+            and {{ ces_score }} is null
+            and {{ expectation_gap }} is null
+            then null
+        else
+            coalesce({{ nps_score }} <= 6, false)
+            or coalesce({{ csat_score }} <= 2, false)
+            or coalesce({{ ces_score }} <= 3, false)
+            or coalesce({{ expectation_gap }} < 0, false)
+    end
+{%- endmacro %}
+
+{#
+    The body of a CTE with one row per stage of cx_journey_stages() (the staging
+    vocabulary, in journey order): stage and stage_number (1 = awareness).
+    Rendered as plain selects so that every engine reads it.
+#}
+{% macro cx_journey_stage_rows() -%}
+    {%- for stage in cx_journey_stages() %}
+    select
+        '{{ stage }}' as stage,  -- noqa: RF04
+        {{ loop.index }} as stage_number
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{# The position of a stage expression in the journey, 1 = awareness; null for an unknown stage. #}
+{% macro cx_journey_stage_number(stage_expression) -%}
+    case {{ stage_expression }}
+        {%- for stage in cx_journey_stages() %}
+        when '{{ stage }}' then {{ loop.index }}
+        {%- endfor %}
+    end
+{%- endmacro %}
