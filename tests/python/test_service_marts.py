@@ -10,8 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
-
-from tests.python.conftest import GeneratedWarehouse
+from conftest import GeneratedWarehouse
 
 pytestmark = pytest.mark.integration
 
