@@ -64,5 +64,39 @@ def print_summary(database: Path, console: Console) -> None:
             f"customers {customers:,} | order revenue EUR {float(revenue or 0):,.2f} | "
             f"survey answers {answers:,} | NPS {nps:.1f} (n = {nps_n:,})"
         )
+        _print_journey(con, console)
     finally:
         con.close()
+
+
+def _print_journey(con: duckdb.DuckDBPyConnection, console: Console) -> None:
+    """Journey headline and the top of the early-warning list, when those marts exist."""
+    built = {name for (name,) in _fetch(
+        con, "select table_name from information_schema.tables where table_schema = 'marts'"
+    )}
+    if not {"fct_web_sessions", "fct_journey_touchpoints", "mart_early_warnings"} <= built:
+        return
+    sessions, attributed, touchpoints, warnings = _fetch(
+        con,
+        """
+        select
+            (select count(*) from marts.fct_web_sessions),
+            (select count(customer_id) from marts.fct_web_sessions),
+            (select count(*) from marts.fct_journey_touchpoints),
+            (select count(*) from marts.mart_early_warnings)
+        """,
+    )[0]
+    console.print(
+        f"web sessions {sessions:,} ({attributed:,} attributed to a customer) | "
+        f"journey touchpoints {touchpoints:,} | early warnings {warnings:,}"
+    )
+    top = Table(title="Early warnings: act first on")
+    for name in ("rank", "customer", "reason", "since", "value EUR"):
+        top.add_column(name, justify="right" if name in ("rank", "value EUR") else "left")
+    for rank, customer, reason, since, value in _fetch(
+        con,
+        "select priority_rank, customer_id, reason, reason_date, value_eur"
+        " from marts.mart_early_warnings order by priority_rank limit 5",
+    ):
+        top.add_row(str(rank), customer, reason, str(since), f"{float(value or 0):,.0f}")
+    console.print(top)
