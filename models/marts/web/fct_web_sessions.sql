@@ -10,6 +10,7 @@
     a visitor's earlier sessions; rebuilding the visitor handles all of these, so an
     incremental run gives the rows a full refresh gives (tested on two batches).
 #}
+-- depends_on: {{ ref('stg_crm__customers') }}
 {{
     config(
         materialized='incremental',
