@@ -20,6 +20,10 @@
 {%- set recency_days = var('cx_cev_visitor_recency_days', 365) -%}
 {%- set referral_share = var('cx_cev_referral_attribution_share', 1.0) -%}
 {%- set tier_shares = var('cx_cev_tier_shares', {'platinum': 0.05, 'gold': 0.15, 'silver': 0.30}) -%}
+{#- cumulative shares of customers, from the top of the CEV ranking -#}
+{%- set platinum_cut = tier_shares['platinum'] -%}
+{%- set gold_cut = platinum_cut + tier_shares['gold'] -%}
+{%- set silver_cut = gold_cut + tier_shares['silver'] -%}
 {%- set weights = var('cx_cev_priority_weights', {
     'value': 0.4, 'social': 0.2, 'recommendation': 0.2, 'strategic': 0.2,
 }) -%}
@@ -164,7 +168,7 @@ scored as (
             else 0.5
         end as strategic_potential_score,
         -- ties in CEV broken by customer id so that a tier boundary never splits on chance
-        row_number() over (order by cev_eur desc, customer_id) as cev_position,
+        row_number() over (order by cev_eur desc, customer_id asc) as cev_position,
         count(*) over () as customer_count,
         percent_rank() over (order by cev_eur) as cev_percentile
     from totalled
@@ -175,13 +179,9 @@ prioritised as (
         *,
         case
             when cev_eur <= 0 then 'bronze'
-            when cev_position <= {{ tier_shares['platinum'] }} * customer_count then 'platinum'
-            when cev_position <= {{ tier_shares['platinum'] + tier_shares['gold'] }} * customer_count
-                then 'gold'
-            when cev_position
-                <= {{ tier_shares['platinum'] + tier_shares['gold'] + tier_shares['silver'] }}
-                * customer_count
-                then 'silver'
+            when cev_position <= {{ platinum_cut }} * customer_count then 'platinum'
+            when cev_position <= {{ gold_cut }} * customer_count then 'gold'
+            when cev_position <= {{ silver_cut }} * customer_count then 'silver'
             else 'bronze'
         end as value_tier,
         (
@@ -229,7 +229,7 @@ final as (
         value_tier,
         {{ cx_as_double('priority_score') }} as priority_score,
         cast(
-            row_number() over (order by priority_score desc, cev_eur desc, customer_id)
+            row_number() over (order by priority_score desc, cev_eur desc, customer_id asc)
             as {{ dbt.type_bigint() }}
         ) as priority_rank
     from prioritised
