@@ -1,0 +1,86 @@
+{#
+    The economic part of engagement value: what each customer is expected to pay
+    in the 12 months after the observation date, discounted monthly. One row per
+    customer of dim_customers, so that CLV and CRV read one definition.
+
+    One-off buyers: expected_clv_12m_eur of fct_customer_clv (BG/NBD + Gamma-Gamma).
+    Subscribers: the contractual side on the same horizon and discount rate. A month
+    still inside the current term is paid for sure (it is contracted); a month after
+    the term's end is paid with the sBG next-renewal probability of
+    fct_customer_retention, or not at all when notice was given. DERL is not used
+    because it runs over the whole remaining lifetime, which would put subscribers
+    on a different horizon from one-off buyers.
+#}
+with
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+clv as (
+    select * from {{ ref('fct_customer_clv') }}
+),
+
+retention as (
+    select * from {{ ref('fct_customer_retention') }}
+),
+
+-- months 1..12, the horizon of clv_customer_predictions (fixed there, so not a var
+-- here); generated in Jinja because engines spell series functions differently
+horizon_months as (
+    {%- for month_number in range(1, 13) %}
+        select {{ month_number }} as month_number
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+subscriber_months as (
+    select
+        retention.customer_id,
+        horizon_months.month_number,
+        retention.monthly_fee_eur,
+        case
+            -- a month that starts before the current term ends is contracted
+            when
+                customers.subscription_status in ('active', 'notice_given')
+                and {{ dbt.dateadd('month', 'horizon_months.month_number - 1', 'retention.as_of_date') }}
+                < customers.current_term_end_date
+                then 1.0
+            when customers.subscription_status = 'notice_given' then 0.0
+            else retention.renewal_probability
+        end as payment_probability
+    from retention
+    inner join customers
+        on retention.customer_id = customers.customer_id
+    cross join horizon_months
+),
+
+subscriber_values as (
+    select
+        customer_id,
+        sum(
+            {{ cx_as_double('monthly_fee_eur') }} * payment_probability
+            / power(1 + {{ var('cx_clv_monthly_discount_rate', 0.01) }}, month_number)
+        ) as contract_clv_12m_eur
+    from subscriber_months
+    group by customer_id
+),
+
+final as (
+    select
+        customers.customer_id,
+        {{ cx_as_double('coalesce(clv.expected_clv_12m_eur, 0)') }} as one_off_clv_12m_eur,
+        {{ cx_as_double('coalesce(subscriber_values.contract_clv_12m_eur, 0)') }}
+            as contract_clv_12m_eur,
+        {{ cx_as_double(
+            'coalesce(clv.expected_clv_12m_eur, 0)'
+            ~ ' + coalesce(subscriber_values.contract_clv_12m_eur, 0)'
+        ) }} as clv_12m_eur
+    from customers
+    left join clv
+        on customers.customer_id = clv.customer_id
+    left join subscriber_values
+        on customers.customer_id = subscriber_values.customer_id
+)
+
+select * from final
