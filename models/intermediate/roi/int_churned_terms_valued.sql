@@ -46,9 +46,9 @@ order_revenue as (
         on
             churned_terms.customer_id = order_lines.customer_id
             and order_lines.is_completed
-            and order_lines.ordered_at < churned_terms.lapsed_at
-            and order_lines.ordered_at
-            >= {{ dbt.dateadd('month', -12, 'churned_terms.lapsed_at') }}
+            and churned_terms.lapsed_at > order_lines.ordered_at
+            and {{ dbt.dateadd('month', -12, 'churned_terms.lapsed_at') }}
+            <= order_lines.ordered_at
     group by churned_terms.subscription_id
 ),
 
@@ -88,8 +88,8 @@ final as (
         monthly_fee_eur,
         fee_revenue_12m_eur,
         order_revenue_12m_eur,
-        fee_revenue_12m_eur + order_revenue_12m_eur as revenue_12m_eur,
-        lost_contract_value_12m_eur
+        lost_contract_value_12m_eur,
+        fee_revenue_12m_eur + order_revenue_12m_eur as revenue_12m_eur
     from valued
 )
 

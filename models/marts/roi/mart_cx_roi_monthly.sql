@@ -211,13 +211,16 @@ final as (
         cast(joined.discount_cost_eur as decimal(38, 4)) as discount_cost_eur,
         case
             when joined.list_value_eur > 0
-                then {{ cx_as_double('joined.revenue_eur') }} / {{ cx_as_double('joined.list_value_eur') }}
+                then
+                    {{ cx_as_double('joined.revenue_eur') }}
+                    / {{ cx_as_double('joined.list_value_eur') }}
         end as price_realisation,
         cast(joined.cost_eur as decimal(38, 4)) as cost_eur,
         cast(joined.costed_revenue_eur - joined.cost_eur as decimal(38, 4)) as margin_eur,
         case
             when joined.revenue_eur > 0
-                then 100 * {{ cx_as_double('joined.costed_revenue_eur') }}
+                then
+                    100 * {{ cx_as_double('joined.costed_revenue_eur') }}
                     / {{ cx_as_double('joined.revenue_eur') }}
         end as margin_coverage_share,
         cast(joined.completed_lines_without_cost as {{ dbt.type_bigint() }})
