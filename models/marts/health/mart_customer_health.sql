@@ -272,7 +272,9 @@ weighted as (
 scored as (
     select
         *,
-        case when weight_present > 0 then weighted_sum / weight_present end as health_score
+        -- four decimals: enough to rank, and a band edge is not decided by rounding noise
+        case when weight_present > 0 then round(weighted_sum / weight_present, 4) end
+            as health_score
     from weighted
 ),
 
@@ -324,17 +326,18 @@ final as (
         subscription_status,
         cast(latest_nps_score as {{ dbt.type_int() }}) as latest_nps_score,
         nps_class,
-        {{ cx_as_double('nps_component') }} as nps_component,
+        -- components shown to four decimals, like the score; the score uses them unrounded
+        round({{ cx_as_double('nps_component') }}, 4) as nps_component,
         cast(latest_ces_score as {{ dbt.type_int() }}) as latest_ces_score,
-        {{ cx_as_double('ces_component') }} as ces_component,
+        round({{ cx_as_double('ces_component') }}, 4) as ces_component,
         cast(open_complaints as {{ dbt.type_bigint() }}) as open_complaints,
-        {{ cx_as_double('complaint_component') }} as complaint_component,
+        round({{ cx_as_double('complaint_component') }}, 4) as complaint_component,
         cast(recent_sessions as {{ dbt.type_bigint() }}) as recent_sessions,
         cast(before_sessions as {{ dbt.type_bigint() }}) as before_sessions,
         {{ cx_as_double('usage_ratio') }} as usage_ratio,
-        {{ cx_as_double('usage_component') }} as usage_component,
+        round({{ cx_as_double('usage_component') }}, 4) as usage_component,
         usage_trend,
-        {{ cx_as_double('survival_component') }} as survival_component,
+        round({{ cx_as_double('survival_component') }}, 4) as survival_component,
         cast(components_present as {{ dbt.type_int() }}) as components_present,
         {{ cx_as_double('health_score') }} as health_score,
         health_band,
