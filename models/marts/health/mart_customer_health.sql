@@ -249,24 +249,36 @@ components as (
     from inputs
 ),
 
-weighted as (
+component_weights as (
+    -- the weight of each component the customer has; 0 for a missing one, so the
+    -- remaining weights are rescaled below
     select
         *,
         {%- for name, weight in weights.items() %}
-            case when {{ name }}_component is not null
-                then {{ weight }} else 0 end
-            {%- if not loop.last %} +{% endif %}
-        {%- endfor %} as weight_present,
-        {%- for name, weight in weights.items() %}
-            coalesce({{ weight }} * {{ name }}_component, 0)
-            {%- if not loop.last %} +{% endif %}
-        {%- endfor %} as weighted_sum,
-        {%- for name, weight in weights.items() %}
-            case when {{ name }}_component is not null
-                then 1 else 0 end
-            {%- if not loop.last %} +{% endif %}
-        {%- endfor %} as components_present
+            case
+                when {{ name }}_component is not null then {{ weight }}
+                else 0
+            end as {{ name }}_weight,
+        {%- endfor %}
+        (case when nps_component is null then 0 else 1 end)
+        + (case when ces_component is null then 0 else 1 end)
+        + (case when complaint_component is null then 0 else 1 end)
+        + (case when usage_component is null then 0 else 1 end)
+        + (case when survival_component is null then 0 else 1 end) as components_present
     from components
+),
+
+weighted as (
+    select
+        *,
+        nps_weight + ces_weight + complaint_weight + usage_weight + survival_weight
+            as weight_present,
+        coalesce(nps_weight * nps_component, 0)
+        + coalesce(ces_weight * ces_component, 0)
+        + coalesce(complaint_weight * complaint_component, 0)
+        + coalesce(usage_weight * usage_component, 0)
+        + coalesce(survival_weight * survival_component, 0) as weighted_sum
+    from component_weights
 ),
 
 scored as (
