@@ -12,6 +12,7 @@ import json
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,82 @@ def test_monthly_nps_equals_an_independent_computation(
             assert nps == pytest.approx(100 * (p - d) / n, abs=1e-9), (month, segment)
             checked += 1
     print(f"NPS checked on {checked} month-by-segment cells with answers, {len(rows)} rows")
+
+
+def test_monthly_churned_customers_equal_an_independent_computation(
+    demo_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Churned contract customers per month of the grace period's end, recomputed here
+    from the staged subscriptions: a term churns when no term renewing it starts within
+    30 days (cx_churn_grace_days) of its end and those 30 days are over by the last
+    loaded date of the subscriptions (the retention observation date)."""
+    terms = demo_db.execute(
+        "select subscription_id, customer_id, end_date, previous_subscription_id, loaded_at"
+        " from staging.stg_crm__subscriptions"
+    ).fetchall()
+    segments = dict(demo_db.execute(
+        "select customer_id, segment from staging.stg_crm__customers"
+    ).fetchall())
+    as_of = max(loaded_at for *_, loaded_at in terms).date()
+    renewal_starts: dict[str, list[Any]] = defaultdict(list)
+    for row in demo_db.execute(
+        "select previous_subscription_id, start_date from staging.stg_crm__subscriptions"
+        " where previous_subscription_id is not null"
+    ).fetchall():
+        renewal_starts[row[0]].append(row[1])
+    expected: Counter[tuple[Any, str]] = Counter()
+    for subscription_id, customer_id, end_date, _, _ in terms:
+        grace_end = end_date + timedelta(days=30)
+        renewed = any(start <= grace_end for start in renewal_starts[subscription_id])
+        if not renewed and grace_end <= as_of:
+            expected[(grace_end.replace(day=1), segments[customer_id])] += 1
+    rows = demo_db.execute(
+        "select month_start_date, segment, churned_customers from marts.mart_cx_roi_monthly"
+        " where churned_customers > 0"
+    ).fetchall()
+    measured = Counter({(month, segment): n for month, segment, n in rows})
+    print(f"churned contract customers: mart {sum(measured.values())}, "
+          f"recomputed {sum(expected.values())}")
+    assert sum(expected.values()) > 0
+    assert measured == expected
+
+
+def test_health_score_is_the_reweighted_mean_of_its_components(
+    demo_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """One row per customer; the score recomputed from the shown components with the
+    default weights. The components are shown rounded to 4 decimals and the score is
+    rounded to 4 decimals, so the two can differ by at most 5e-5 + 5e-5: 1e-4."""
+    weights = {"nps": 0.25, "ces": 0.15, "complaint": 0.20, "usage": 0.15, "survival": 0.25}
+    cursor = demo_db.execute(
+        "select customer_id, health_score, health_band, "
+        + ", ".join(f"{name}_component" for name in weights)
+        + " from marts.mart_customer_health"
+    )
+    rows = cursor.fetchall()
+    customers = demo_db.execute("select count(*) from marts.dim_customers").fetchone()
+    assert customers is not None and len(rows) == customers[0]
+    assert len({row[0] for row in rows}) == len(rows)
+    for customer_id, score, band, *components in rows:
+        known = [(w, c) for w, c in zip(weights.values(), components, strict=True)
+                 if c is not None]
+        recomputed = sum(w * c for w, c in known) / sum(w for w, _ in known)
+        assert score == pytest.approx(recomputed, abs=1e-4), customer_id
+        assert band == ("green" if score >= 70 else "amber" if score >= 40 else "red")
+
+
+def test_one_off_buyers_below_the_p_alive_threshold_are_churned(
+    demo_db: duckdb.DuckDBPyConnection,
+) -> None:
+    flags = demo_db.execute(
+        """
+        select health.is_churned, clv.p_alive < 0.5
+        from marts.mart_customer_health as health
+        inner join marts.fct_customer_clv as clv
+            on health.customer_id = clv.customer_id
+        where health.customer_type = 'b2c'
+        """
+    ).fetchall()
+    assert flags
+    assert all(flag == expected for flag, expected in flags)
+    print(f"one-off buyers churned by P(alive) < 0.5: {sum(f for f, _ in flags)} of {len(flags)}")
