@@ -1,0 +1,383 @@
+{#
+    One row per customer: a weighted health score 0-100 (DOMAIN §2) from five
+    components, each scored 0-100 on the observation date (int_journey_as_of), a
+    colour band, the usage trend, the model outputs a customer-success team reads
+    beside it (P(alive), churn probability and drivers, expected CLV), and a
+    recommended action with a priority for the riskiest valuable customers.
+    A missing component is left out and the remaining weights are rescaled, so a
+    customer is scored on what is known about them, not penalised for silence.
+#}
+{%- set weights = cx_health_weights() -%}
+{%- set green_min = var('cx_health_green_min', 70) -%}
+{%- set amber_min = var('cx_health_amber_min', 40) -%}
+{%- set p_alive_threshold = var('cx_churn_p_alive_threshold', 0.5) -%}
+{%- set min_sessions = var('cx_health_min_sessions', 3) -%}
+{%- set falling_ratio = var('cx_health_usage_falling_ratio', 0.8) -%}
+{%- set rising_ratio = var('cx_health_usage_rising_ratio', 1.25) -%}
+{%- set complaint_penalty = var('cx_health_open_complaint_penalty', 60) -%}
+{%- set recent_days = 90 -%}
+{%- set before_days = 180 -%}
+
+with
+
+as_of as (
+    select * from {{ ref('int_journey_as_of') }}
+),
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+survey_responses as (
+    select * from {{ ref('stg_surveys__survey_responses') }}
+),
+
+tickets as (
+    select * from {{ ref('int_tickets_measured') }}
+),
+
+sessions as (
+    select * from {{ ref('fct_web_sessions') }}
+),
+
+order_lines as (
+    select * from {{ ref('int_order_lines_valued') }}
+),
+
+clv as (
+    select * from {{ ref('fct_customer_clv') }}
+),
+
+retention as (
+    select * from {{ ref('fct_customer_retention') }}
+),
+
+churn_risk as (
+    select * from {{ ref('fct_contract_churn_risk') }}
+),
+
+-- latest NPS and CES answer known on the observation date
+ranked_answers as (
+    select
+        survey_responses.customer_id,
+        survey_responses.question_type,
+        survey_responses.score,
+        row_number() over (
+            partition by survey_responses.customer_id, survey_responses.question_type
+            order by survey_responses.answered_at desc, survey_responses.response_id desc
+        ) as recency_number
+    from survey_responses
+    cross join as_of
+    where
+        survey_responses.question_type in ('nps', 'ces')
+        and survey_responses.answered_at < as_of.as_of_end_at
+),
+
+latest_answers as (
+    select
+        customer_id,
+        max(case when question_type = 'nps' then score end) as latest_nps_score,
+        max(case when question_type = 'ces' then score end) as latest_ces_score
+    from ranked_answers
+    where recency_number = 1
+    group by customer_id
+),
+
+open_complaints as (
+    select
+        customer_id,
+        count(*) as open_complaints
+    from tickets
+    where is_complaint and is_open
+    group by customer_id
+),
+
+-- sessions in the last 90 days against the 180 days before, as in the early warnings
+session_windows as (
+    select
+        sessions.customer_id,
+        sum(
+            case
+                when
+                    sessions.session_started_at
+                    >= {{ dbt.dateadd('day', -recent_days, 'as_of.as_of_end_at') }}
+                    then 1
+                else 0
+            end
+        ) as recent_sessions,
+        sum(
+            case
+                when
+                    sessions.session_started_at
+                    < {{ dbt.dateadd('day', -recent_days, 'as_of.as_of_end_at') }}
+                    then 1
+                else 0
+            end
+        ) as before_sessions
+    from sessions
+    cross join as_of
+    where
+        sessions.customer_id is not null
+        and sessions.session_started_at < as_of.as_of_end_at
+        and sessions.session_started_at
+        >= {{ dbt.dateadd('day', -(recent_days + before_days), 'as_of.as_of_end_at') }}
+    group by sessions.customer_id
+),
+
+usage_ratios as (
+    select
+        customer_id,
+        recent_sessions,
+        before_sessions,
+        -- per-day rates: the windows differ in length
+        ({{ cx_as_double('recent_sessions') }} / {{ recent_days }})
+        / ({{ cx_as_double('before_sessions') }} / {{ before_days }}) as usage_ratio
+    from session_windows
+    -- too few earlier sessions make the ratio noise, not a trend
+    where before_sessions >= {{ min_sessions }}
+),
+
+trailing_revenue as (
+    select
+        order_lines.customer_id,
+        sum(order_lines.revenue_eur) as revenue_12m_eur
+    from order_lines
+    cross join as_of
+    where
+        order_lines.is_completed
+        and order_lines.ordered_at >= {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
+    group by order_lines.customer_id
+),
+
+latest_churn_risk as (
+    select
+        customer_id,
+        churn_probability,
+        risk_band,
+        top_driver_1,
+        top_driver_2,
+        top_driver_3,
+        row_number() over (
+            partition by customer_id
+            order by end_date desc, subscription_id desc
+        ) as recency_number
+    from churn_risk
+),
+
+inputs as (
+    select
+        customers.customer_id,
+        customers.segment,
+        customers.customer_type,
+        customers.subscription_status,
+        as_of.as_of_date,
+        latest_answers.latest_nps_score,
+        latest_answers.latest_ces_score,
+        coalesce(open_complaints.open_complaints, 0) as open_complaints,
+        coalesce(session_windows.recent_sessions, 0) as recent_sessions,
+        coalesce(session_windows.before_sessions, 0) as before_sessions,
+        usage_ratios.usage_ratio,
+        {{ cx_as_double('clv.p_alive') }} as p_alive,
+        {{ cx_as_double('clv.expected_clv_12m_eur') }} as expected_clv_12m_eur,
+        {{ cx_as_double('retention.renewal_probability') }} as renewal_probability,
+        {{ cx_as_double('latest_churn_risk.churn_probability') }} as churn_probability,
+        latest_churn_risk.risk_band as churn_risk_band,
+        latest_churn_risk.top_driver_1,
+        latest_churn_risk.top_driver_2,
+        latest_churn_risk.top_driver_3,
+        {{ cx_as_double('coalesce(trailing_revenue.revenue_12m_eur, 0)') }} as revenue_12m_eur,
+        -- a live contract is worth its fee for a year; a churned one nothing
+        case
+            when customers.subscription_status in ('active', 'notice_given', 'in_grace')
+                then {{ cx_as_double('12 * customers.current_monthly_fee_eur') }}
+        end as contract_value_12m_eur
+    from customers
+    cross join as_of
+    left join latest_answers
+        on customers.customer_id = latest_answers.customer_id
+    left join open_complaints
+        on customers.customer_id = open_complaints.customer_id
+    left join session_windows
+        on customers.customer_id = session_windows.customer_id
+    left join usage_ratios
+        on customers.customer_id = usage_ratios.customer_id
+    left join clv
+        on customers.customer_id = clv.customer_id
+    left join retention
+        on customers.customer_id = retention.customer_id
+    left join latest_churn_risk
+        on
+            customers.customer_id = latest_churn_risk.customer_id
+            and latest_churn_risk.recency_number = 1
+    left join trailing_revenue
+        on customers.customer_id = trailing_revenue.customer_id
+),
+
+components as (
+    select
+        *,
+        case
+            when latest_nps_score >= 9 then 'promoter'
+            when latest_nps_score >= 7 then 'passive'
+            when latest_nps_score >= 0 then 'detractor'
+        end as nps_class,
+        case
+            when latest_nps_score >= 9 then 100.0
+            when latest_nps_score >= 7 then 50.0
+            when latest_nps_score >= 0 then 0.0
+        end as nps_component,
+        -- CES 1-7 mapped linearly onto 0-100
+        100.0 * ({{ cx_as_double('latest_ces_score') }} - 1) / 6 as ces_component,
+        -- every ticket is in the CRM, so no open complaint is a known 100
+        greatest(0.0, 100.0 - {{ complaint_penalty }} * {{ cx_as_double('open_complaints') }})
+            as complaint_component,
+        -- holding the earlier session rate scores 100; a fall scores its ratio
+        100.0 * least(1.0, usage_ratio) as usage_component,
+        -- the chance the customer stays: the open term's scored churn risk first
+        -- (it reads the term's own signals), else the sBG renewal probability of a
+        -- live contract, 0 for a churned contract, else P(alive) of a one-off buyer
+        case
+            when churn_probability is not null then 100.0 * (1 - churn_probability)
+            when renewal_probability is not null then 100.0 * renewal_probability
+            when subscription_status = 'churned' then 0.0
+            when p_alive is not null then 100.0 * p_alive
+        end as survival_component,
+        greatest(
+            coalesce(expected_clv_12m_eur, 0) + coalesce(contract_value_12m_eur, 0),
+            revenue_12m_eur
+        ) as value_eur
+    from inputs
+),
+
+component_weights as (
+    -- the weight of each component the customer has; 0 for a missing one, so the
+    -- remaining weights are rescaled below
+    select
+        *,
+        {%- for name, weight in weights.items() %}
+            case
+                when {{ name }}_component is not null then {{ weight }}
+                else 0
+            end as {{ name }}_weight,
+        {%- endfor %}
+        (case when nps_component is null then 0 else 1 end)
+        + (case when ces_component is null then 0 else 1 end)
+        + (case when complaint_component is null then 0 else 1 end)
+        + (case when usage_component is null then 0 else 1 end)
+        + (case when survival_component is null then 0 else 1 end) as components_present
+    from components
+),
+
+weighted as (
+    select
+        *,
+        nps_weight + ces_weight + complaint_weight + usage_weight + survival_weight
+            as weight_present,
+        coalesce(nps_weight * nps_component, 0)
+        + coalesce(ces_weight * ces_component, 0)
+        + coalesce(complaint_weight * complaint_component, 0)
+        + coalesce(usage_weight * usage_component, 0)
+        + coalesce(survival_weight * survival_component, 0) as weighted_sum
+    from component_weights
+),
+
+scored as (
+    select
+        *,
+        -- four decimals: enough to rank, and a band edge is not decided by rounding noise
+        case when weight_present > 0 then round(weighted_sum / weight_present, 4) end
+            as health_score
+    from weighted
+),
+
+banded as (
+    select
+        *,
+        case
+            when health_score >= {{ green_min }} then 'green'
+            when health_score >= {{ amber_min }} then 'amber'
+            when health_score is not null then 'red'
+        end as health_band,
+        case
+            when usage_ratio is null then null
+            when usage_ratio < {{ falling_ratio }} then 'falling'
+            when usage_ratio > {{ rising_ratio }} then 'rising'
+            else 'stable'
+        end as usage_trend,
+        case
+            when subscription_status = 'churned' then true
+            when customer_type = 'b2c' and p_alive is not null
+                then p_alive < {{ p_alive_threshold }}
+            else false
+        end as is_churned
+    from scored
+),
+
+actioned as (
+    -- the rule table, first match wins; only customers still worth saving (value
+    -- at stake above 0, not churned) get an action
+    select
+        *,
+        case
+            when is_churned or value_eur <= 0 then null
+            when health_band = 'red' and open_complaints > 0
+                then 'resolve complaint: call within 48 h'
+            when health_band = 'red' and nps_class = 'detractor'
+                then 'executive outreach'
+            when health_band in ('red', 'amber') and usage_trend = 'falling'
+                then 'adoption check-in'
+        end as recommended_action
+    from banded
+),
+
+final as (
+    select
+        customer_id,
+        segment,
+        customer_type,
+        subscription_status,
+        cast(latest_nps_score as {{ dbt.type_int() }}) as latest_nps_score,
+        nps_class,
+        -- components shown to four decimals, like the score; the score uses them unrounded
+        round({{ cx_as_double('nps_component') }}, 4) as nps_component,
+        cast(latest_ces_score as {{ dbt.type_int() }}) as latest_ces_score,
+        round({{ cx_as_double('ces_component') }}, 4) as ces_component,
+        cast(open_complaints as {{ dbt.type_bigint() }}) as open_complaints,
+        round({{ cx_as_double('complaint_component') }}, 4) as complaint_component,
+        cast(recent_sessions as {{ dbt.type_bigint() }}) as recent_sessions,
+        cast(before_sessions as {{ dbt.type_bigint() }}) as before_sessions,
+        {{ cx_as_double('usage_ratio') }} as usage_ratio,
+        round({{ cx_as_double('usage_component') }}, 4) as usage_component,
+        usage_trend,
+        round({{ cx_as_double('survival_component') }}, 4) as survival_component,
+        cast(components_present as {{ dbt.type_int() }}) as components_present,
+        {{ cx_as_double('health_score') }} as health_score,
+        health_band,
+        p_alive,
+        renewal_probability,
+        churn_probability,
+        churn_risk_band,
+        top_driver_1,
+        top_driver_2,
+        top_driver_3,
+        is_churned,
+        expected_clv_12m_eur,
+        revenue_12m_eur,
+        contract_value_12m_eur,
+        {{ cx_as_double('value_eur') }} as value_eur,
+        recommended_action,
+        case
+            when recommended_action is not null
+                then row_number() over (
+                    order by
+                        case when recommended_action is null then 1 else 0 end,
+                        value_eur desc,
+                        health_score asc,
+                        customer_id asc
+                )
+        end as action_priority_rank,
+        as_of_date
+    from actioned
+)
+
+select * from final

@@ -1,0 +1,245 @@
+{#
+    The three ROI measures of DOMAIN text 002 on one monthly page per segment:
+    promoters (with NPS, CSAT and CES beside them), the cost of discounts (price
+    realisation) with revenue and margin, and churned customers in count and euros.
+    A complete month × segment grid from the first month with data to the
+    observation month, so a chart shows a quiet month as zero, not as a gap.
+#}
+with
+
+as_of as (
+    select * from {{ ref('int_journey_as_of') }}
+),
+
+dates as (
+    select * from {{ ref('dim_dates') }}
+),
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+survey_responses as (
+    select * from {{ ref('stg_surveys__survey_responses') }}
+),
+
+order_lines as (
+    select * from {{ ref('int_order_lines_valued') }}
+),
+
+churned_terms as (
+    select * from {{ ref('int_churned_terms_valued') }}
+),
+
+answers as (
+    select
+        {{ cx_month('survey_responses.answered_at') }} as month_start_date,
+        customers.segment,
+        survey_responses.question_type,
+        survey_responses.score
+    from survey_responses
+    inner join customers
+        on survey_responses.customer_id = customers.customer_id
+    cross join as_of
+    where survey_responses.answered_at < as_of.as_of_end_at
+),
+
+survey_counts as (
+    select
+        month_start_date,
+        segment,
+        sum(case when question_type = 'nps' then 1 else 0 end) as nps_respondents,
+        sum(case when question_type = 'nps' and score >= 9 then 1 else 0 end) as promoters,
+        sum(case when question_type = 'nps' and score between 7 and 8 then 1 else 0 end)
+            as passives,
+        sum(case when question_type = 'nps' and score <= 6 then 1 else 0 end) as detractors,
+        sum(case when question_type = 'csat' then 1 else 0 end) as csat_respondents,
+        sum(case when question_type = 'csat' and score >= 4 then 1 else 0 end)
+            as csat_satisfied,
+        sum(case when question_type = 'csat' then score else 0 end) as csat_score_sum,
+        sum(case when question_type = 'ces' then 1 else 0 end) as ces_respondents,
+        sum(case when question_type = 'ces' and score >= 5 then 1 else 0 end) as ces_easy,
+        sum(case when question_type = 'ces' then score else 0 end) as ces_score_sum
+    from answers
+    group by month_start_date, segment
+),
+
+order_values as (
+    select
+        order_month as month_start_date,
+        segment,
+        -- completed orders: what was actually earned
+        sum(case when is_completed then 1 else 0 end) as completed_order_lines,
+        sum(case when is_completed then list_value_eur else 0 end) as list_value_eur,
+        sum(case when is_completed then revenue_eur else 0 end) as revenue_eur,
+        sum(case when is_completed then discount_cost_eur else 0 end) as discount_cost_eur,
+        sum(case when is_completed and has_unit_cost then revenue_eur else 0 end)
+            as costed_revenue_eur,
+        sum(case when is_completed and has_unit_cost then cost_eur else 0 end) as cost_eur,
+        sum(case when is_completed and not has_unit_cost then 1 else 0 end)
+            as completed_lines_without_cost,
+        -- every line, cancelled and returned orders too: the discount granted
+        count(*) as order_lines,
+        sum(list_value_eur) as all_lines_list_value_eur,
+        sum(revenue_eur) as all_lines_realised_value_eur,
+        sum(discount_cost_eur) as all_lines_discount_cost_eur
+    from order_lines
+    group by order_month, segment
+),
+
+churn_values as (
+    select
+        churn_month as month_start_date,
+        segment,
+        count(distinct customer_id) as churned_customers,
+        sum(revenue_12m_eur) as churned_revenue_12m_eur,
+        sum(lost_contract_value_12m_eur) as churned_contract_value_12m_eur
+    from churned_terms
+    group by churn_month, segment
+),
+
+data_months as (
+    select month_start_date from survey_counts
+    union all
+    select month_start_date from order_values
+    union all
+    select month_start_date from churn_values
+),
+
+month_bounds as (
+    select
+        min(data_months.month_start_date) as first_month,
+        max({{ cx_month('as_of.as_of_date') }}) as last_month
+    from data_months
+    cross join as_of
+),
+
+months as (
+    select distinct dates.month_start_date
+    from dates
+    cross join month_bounds
+    where dates.month_start_date between month_bounds.first_month and month_bounds.last_month
+),
+
+segments as (
+    select distinct segment
+    from customers
+),
+
+grid as (
+    select
+        months.month_start_date,
+        segments.segment
+    from months
+    cross join segments
+),
+
+joined as (
+    select
+        grid.month_start_date,
+        grid.segment,
+        coalesce(survey_counts.nps_respondents, 0) as nps_respondents,
+        coalesce(survey_counts.promoters, 0) as promoters,
+        coalesce(survey_counts.passives, 0) as passives,
+        coalesce(survey_counts.detractors, 0) as detractors,
+        coalesce(survey_counts.csat_respondents, 0) as csat_respondents,
+        coalesce(survey_counts.csat_satisfied, 0) as csat_satisfied,
+        coalesce(survey_counts.csat_score_sum, 0) as csat_score_sum,
+        coalesce(survey_counts.ces_respondents, 0) as ces_respondents,
+        coalesce(survey_counts.ces_easy, 0) as ces_easy,
+        coalesce(survey_counts.ces_score_sum, 0) as ces_score_sum,
+        coalesce(order_values.completed_order_lines, 0) as completed_order_lines,
+        coalesce(order_values.list_value_eur, 0) as list_value_eur,
+        coalesce(order_values.revenue_eur, 0) as revenue_eur,
+        coalesce(order_values.discount_cost_eur, 0) as discount_cost_eur,
+        coalesce(order_values.costed_revenue_eur, 0) as costed_revenue_eur,
+        coalesce(order_values.cost_eur, 0) as cost_eur,
+        coalesce(order_values.completed_lines_without_cost, 0) as completed_lines_without_cost,
+        coalesce(order_values.order_lines, 0) as order_lines,
+        coalesce(order_values.all_lines_list_value_eur, 0) as all_lines_list_value_eur,
+        coalesce(order_values.all_lines_realised_value_eur, 0) as all_lines_realised_value_eur,
+        coalesce(order_values.all_lines_discount_cost_eur, 0) as all_lines_discount_cost_eur,
+        coalesce(churn_values.churned_customers, 0) as churned_customers,
+        coalesce(churn_values.churned_revenue_12m_eur, 0) as churned_revenue_12m_eur,
+        coalesce(churn_values.churned_contract_value_12m_eur, 0)
+            as churned_contract_value_12m_eur
+    from grid
+    left join survey_counts
+        on
+            grid.month_start_date = survey_counts.month_start_date
+            and grid.segment = survey_counts.segment
+    left join order_values
+        on
+            grid.month_start_date = order_values.month_start_date
+            and grid.segment = order_values.segment
+    left join churn_values
+        on
+            grid.month_start_date = churn_values.month_start_date
+            and grid.segment = churn_values.segment
+),
+
+final as (
+    select
+        joined.month_start_date,
+        joined.segment,
+        joined.month_start_date = {{ cx_month('as_of.as_of_date') }} as is_partial_month,
+        -- promoters (NPS)
+        cast(joined.nps_respondents as {{ dbt.type_bigint() }}) as nps_respondents,
+        cast(joined.promoters as {{ dbt.type_bigint() }}) as promoters,
+        cast(joined.passives as {{ dbt.type_bigint() }}) as passives,
+        cast(joined.detractors as {{ dbt.type_bigint() }}) as detractors,
+        {{ cx_share('joined.promoters', 'joined.nps_respondents') }} as promoter_share,
+        {{ cx_nps('joined.promoters', 'joined.detractors', 'joined.nps_respondents') }} as nps,
+        {{ cx_nps_adjusted('joined.promoters', 'joined.detractors', 'joined.nps_respondents') }}
+            as nps_adjusted,
+        {{ cx_nps_lower('joined.promoters', 'joined.detractors', 'joined.nps_respondents') }}
+            as nps_lower,
+        {{ cx_nps_upper('joined.promoters', 'joined.detractors', 'joined.nps_respondents') }}
+            as nps_upper,
+        {{ cx_is_too_small('joined.nps_respondents') }} as is_nps_too_small,
+        -- CSAT and CES beside the promoters
+        cast(joined.csat_respondents as {{ dbt.type_bigint() }}) as csat_respondents,
+        {{ cx_csat_share('joined.csat_satisfied', 'joined.csat_respondents') }} as csat_share,
+        {{ cx_score_mean('joined.csat_score_sum', 'joined.csat_respondents') }} as csat_mean,
+        cast(joined.ces_respondents as {{ dbt.type_bigint() }}) as ces_respondents,
+        {{ cx_score_mean('joined.ces_score_sum', 'joined.ces_respondents') }} as ces_mean,
+        {{ cx_ces_share('joined.ces_easy', 'joined.ces_respondents') }} as ces_easy_share,
+        -- the cost of discounts, on completed orders
+        cast(joined.completed_order_lines as {{ dbt.type_bigint() }}) as completed_order_lines,
+        cast(joined.list_value_eur as decimal(38, 4)) as list_value_eur,
+        cast(joined.revenue_eur as decimal(38, 4)) as revenue_eur,
+        cast(joined.discount_cost_eur as decimal(38, 4)) as discount_cost_eur,
+        case
+            when joined.list_value_eur > 0
+                then
+                    {{ cx_as_double('joined.revenue_eur') }}
+                    / {{ cx_as_double('joined.list_value_eur') }}
+        end as price_realisation,
+        cast(joined.cost_eur as decimal(38, 4)) as cost_eur,
+        cast(joined.costed_revenue_eur - joined.cost_eur as decimal(38, 4)) as margin_eur,
+        case
+            when joined.revenue_eur > 0
+                then
+                    100 * {{ cx_as_double('joined.costed_revenue_eur') }}
+                    / {{ cx_as_double('joined.revenue_eur') }}
+        end as margin_coverage_share,
+        cast(joined.completed_lines_without_cost as {{ dbt.type_bigint() }})
+            as completed_lines_without_cost,
+        -- every line, cancelled and returned orders included
+        cast(joined.order_lines as {{ dbt.type_bigint() }}) as order_lines,
+        cast(joined.all_lines_list_value_eur as decimal(38, 4)) as all_lines_list_value_eur,
+        cast(joined.all_lines_realised_value_eur as decimal(38, 4))
+            as all_lines_realised_value_eur,
+        cast(joined.all_lines_discount_cost_eur as decimal(38, 4))
+            as all_lines_discount_cost_eur,
+        -- churned contract customers, count and euros
+        cast(joined.churned_customers as {{ dbt.type_bigint() }}) as churned_customers,
+        cast(joined.churned_revenue_12m_eur as decimal(38, 4)) as churned_revenue_12m_eur,
+        cast(joined.churned_contract_value_12m_eur as decimal(38, 4))
+            as churned_contract_value_12m_eur,
+        as_of.as_of_date
+    from joined
+    cross join as_of
+)
+
+select * from final
