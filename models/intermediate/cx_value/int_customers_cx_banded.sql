@@ -227,7 +227,9 @@ final as (
         nps_summaries.latest_nps_score,
         {{ cx_nps_class('nps_summaries.latest_nps_score') }} as latest_nps_class,
         nps_summaries.mean_nps_score,
-        cast(coalesce(nps_summaries.nps_answers_before_window, 0) as {{ dbt.type_bigint() }}) as nps_answers_before_window,
+        cast(
+            coalesce(nps_summaries.nps_answers_before_window, 0) as {{ dbt.type_bigint() }}
+        ) as nps_answers_before_window,
         cast(coalesce(window_spend.window_orders, 0) as {{ dbt.type_bigint() }}) as window_orders,
         {{ cx_as_double('coalesce(window_spend.window_revenue_eur, 0)') }} as window_revenue_eur,
         {{ cx_as_double('coalesce(window_spend.window_margin_eur, 0)') }} as window_margin_eur,

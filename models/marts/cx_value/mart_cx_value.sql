@@ -86,8 +86,9 @@ type_bands as (
 type_comparisons as (
     select
         customer_type,
-        case when worst_mean_spend_eur > 0
-            then best_mean_spend_eur / worst_mean_spend_eur
+        case
+            when worst_mean_spend_eur > 0
+                then best_mean_spend_eur / worst_mean_spend_eur
         end as spend_ratio_best_worst,
         {{ cx_ratio_lower('best_mean_spend_eur', 'best_mean_spend_se_eur',
                           'worst_mean_spend_eur', 'worst_mean_spend_se_eur') }} as spend_ratio_lower,
