@@ -138,6 +138,34 @@ relationship_answers as (
     where recency_rank = 1
 ),
 
+scored_answers_before as (
+    -- every 0-100 rescaled answer of the year before the window, for the CX index
+    select
+        survey_responses.customer_id,
+        case survey_responses.question_type
+            when 'nps' then 100 * {{ cx_as_double('survey_responses.score') }} / 10
+            when 'csat' then 100 * ({{ cx_as_double('survey_responses.score') }} - 1) / 4
+            when 'ces' then 100 * ({{ cx_as_double('survey_responses.score') }} - 1) / 6
+        end as rescaled_score
+    from survey_responses
+    inner join population
+        on survey_responses.customer_id = population.customer_id
+    where
+        survey_responses.question_type in ('nps', 'csat', 'ces')
+        and survey_responses.answered_at < population.window_start_at
+        and survey_responses.answered_at
+        >= {{ dbt.dateadd('month', -12, 'population.window_start_at') }}
+),
+
+cx_indices as (
+    select
+        customer_id,
+        avg(rescaled_score) as cx_index,
+        count(*) as cx_index_answers
+    from scored_answers_before
+    group by customer_id
+),
+
 window_orders as (
     select
         orders.order_id,
@@ -227,6 +255,8 @@ final as (
         nps_summaries.latest_nps_score,
         {{ cx_nps_class('nps_summaries.latest_nps_score') }} as latest_nps_class,
         nps_summaries.mean_nps_score,
+        cx_indices.cx_index,
+        cast(coalesce(cx_indices.cx_index_answers, 0) as {{ dbt.type_bigint() }}) as cx_index_answers,
         cast(
             coalesce(nps_summaries.nps_answers_before_window, 0) as {{ dbt.type_bigint() }}
         ) as nps_answers_before_window,
@@ -243,6 +273,8 @@ final as (
         on population.customer_id = nps_summaries.customer_id
     left join relationship_answers
         on population.customer_id = relationship_answers.customer_id
+    left join cx_indices
+        on population.customer_id = cx_indices.customer_id
     left join window_spend
         on population.customer_id = window_spend.customer_id
     left join window_referrals
