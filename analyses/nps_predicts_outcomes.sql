@@ -38,6 +38,10 @@ final as (
         customer_type,
         promoters,
         detractors,
+        correlation_customers,
+        nps_margin_correlation,
+        nps_orders_correlation,
+        nps_revenue_correlation,
         promoter_repurchase_rate - detractor_repurchase_rate as repurchase_rate_difference,
         (promoter_repurchase_rate - detractor_repurchase_rate) / nullif(sqrt(
             promoter_repurchase_rate * (1 - promoter_repurchase_rate) / promoters
@@ -52,11 +56,7 @@ final as (
         (promoter_renewal_rate - detractor_renewal_rate) / nullif(sqrt(
             promoter_renewal_rate * (1 - promoter_renewal_rate) / nullif(promoter_terms, 0)
             + detractor_renewal_rate * (1 - detractor_renewal_rate) / nullif(detractor_terms, 0)
-        ), 0) as renewal_z,
-        correlation_customers,
-        nps_margin_correlation,
-        nps_orders_correlation,
-        nps_revenue_correlation
+        ), 0) as renewal_z
     from classes_side_by_side
 )
 
