@@ -320,7 +320,9 @@ actioned as (
         *,
         case
             when is_churned or value_eur <= 0 then null
-            when health_band = 'red' and open_complaints > 0
+            -- an open complaint is the fixable driver wherever the customer is at risk:
+            -- an adoption check-in while it is unresolved would only annoy
+            when health_band in ('red', 'amber') and open_complaints > 0
                 then 'resolve complaint: call within 48 h'
             when health_band = 'red' and nps_class = 'detractor'
                 then 'executive outreach'
