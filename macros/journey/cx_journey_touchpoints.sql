@@ -46,3 +46,14 @@
         {%- endfor %}
     end
 {%- endmacro %}
+
+{#
+    The score columns of a touchpoint that carries no questionnaire: typed nulls,
+    so every branch of the touchpoint union has the same columns and types.
+#}
+{% macro cx_touchpoint_without_scores() -%}
+    cast(null as {{ dbt.type_int() }}) as nps_score,
+    cast(null as {{ dbt.type_int() }}) as csat_score,
+    cast(null as {{ dbt.type_int() }}) as ces_score,
+    cast(null as {{ dbt.type_int() }}) as expectation_score
+{%- endmacro %}

@@ -61,10 +61,7 @@ web_touchpoints as (
             as touchpoint_name,
         'web' as channel,
         sessions.session_id as source_id,
-        cast(null as {{ dbt.type_int() }}) as nps_score,
-        cast(null as {{ dbt.type_int() }}) as csat_score,
-        cast(null as {{ dbt.type_int() }}) as ces_score,
-        cast(null as {{ dbt.type_int() }}) as expectation_score
+        {{ cx_touchpoint_without_scores() }}
     from sessions
     inner join customers
         on sessions.customer_id = customers.customer_id
@@ -80,10 +77,7 @@ deal_opened_touchpoints as (
         deal_type as touchpoint_name,
         'sales' as channel,
         deal_id as source_id,
-        cast(null as {{ dbt.type_int() }}) as nps_score,
-        cast(null as {{ dbt.type_int() }}) as csat_score,
-        cast(null as {{ dbt.type_int() }}) as ces_score,
-        cast(null as {{ dbt.type_int() }}) as expectation_score
+        {{ cx_touchpoint_without_scores() }}
     from deals
 ),
 
@@ -97,10 +91,7 @@ deal_closed_touchpoints as (
         deal_type as touchpoint_name,
         'sales' as channel,
         deal_id as source_id,
-        cast(null as {{ dbt.type_int() }}) as nps_score,
-        cast(null as {{ dbt.type_int() }}) as csat_score,
-        cast(null as {{ dbt.type_int() }}) as ces_score,
-        cast(null as {{ dbt.type_int() }}) as expectation_score
+        {{ cx_touchpoint_without_scores() }}
     from deals
     where deal_status in ('won', 'lost') and closed_at is not null
 ),
@@ -115,10 +106,7 @@ order_touchpoints as (
         order_status as touchpoint_name,
         order_channel as channel,
         order_id as source_id,
-        cast(null as {{ dbt.type_int() }}) as nps_score,
-        cast(null as {{ dbt.type_int() }}) as csat_score,
-        cast(null as {{ dbt.type_int() }}) as ces_score,
-        cast(null as {{ dbt.type_int() }}) as expectation_score
+        {{ cx_touchpoint_without_scores() }}
     from orders
 ),
 
@@ -133,10 +121,7 @@ term_started_touchpoints as (
         plan_name as touchpoint_name,
         'contract' as channel,
         subscription_id as source_id,
-        cast(null as {{ dbt.type_int() }}) as nps_score,
-        cast(null as {{ dbt.type_int() }}) as csat_score,
-        cast(null as {{ dbt.type_int() }}) as ces_score,
-        cast(null as {{ dbt.type_int() }}) as expectation_score
+        {{ cx_touchpoint_without_scores() }}
     from terms
 ),
 
@@ -151,10 +136,7 @@ term_churned_touchpoints as (
         plan_name as touchpoint_name,
         'contract' as channel,
         subscription_id as source_id,
-        cast(null as {{ dbt.type_int() }}) as nps_score,
-        cast(null as {{ dbt.type_int() }}) as csat_score,
-        cast(null as {{ dbt.type_int() }}) as ces_score,
-        cast(null as {{ dbt.type_int() }}) as expectation_score
+        {{ cx_touchpoint_without_scores() }}
     from terms
     where is_churned
 ),
@@ -169,10 +151,7 @@ ticket_touchpoints as (
         ticket_category as touchpoint_name,
         ticket_channel as channel,
         ticket_id as source_id,
-        cast(null as {{ dbt.type_int() }}) as nps_score,
-        cast(null as {{ dbt.type_int() }}) as csat_score,
-        cast(null as {{ dbt.type_int() }}) as ces_score,
-        cast(null as {{ dbt.type_int() }}) as expectation_score
+        {{ cx_touchpoint_without_scores() }}
     from tickets
 ),
 
