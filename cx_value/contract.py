@@ -110,7 +110,7 @@ TABLES: tuple[Table, ...] = (
         C("customer_id", "string", "Customer the deal is with."),
         C("deal_type", "string", "quote, demo or trial."),
         C("status", "string", "open, won or lost."),
-        C("amount", "decimal", "Expected or won value in euros.", required=False),
+        C("amount", "decimal", "Expected or won value in the reporting currency.", required=False),
         C("created_at", "timestamp", "When the deal was opened."),
         C("closed_at", "timestamp", "When it was won or lost; empty while open.",
           required=False),
@@ -127,16 +127,18 @@ TABLES: tuple[Table, ...] = (
     ),
     _t(
         "crm", "order_lines",
-        "Order lines with list (target) and realised unit price and unit cost, in euros.",
+        "Order lines with list (target) and realised unit price and unit cost, in the "
+        "reporting currency.",
         "order_line_id",
         C("order_line_id", "string", "CRM key of the line."),
         C("order_id", "string", "Order the line belongs to."),
         C("product_id", "string", "Product key.", required=False),
         C("quantity", "integer", "Units sold; positive."),
-        C("list_price", "decimal", "List (target) unit price in euros; >= 0."),
-        C("realised_price", "decimal", "Unit price actually charged in euros, after discount; "
-          ">= 0."),
-        C("unit_cost", "decimal", "Unit cost in euros, for margin.", required=False),
+        C("list_price", "decimal", "List (target) unit price in the reporting currency; >= 0."),
+        C("realised_price", "decimal", "Unit price actually charged in the reporting "
+          "currency, after discount; >= 0."),
+        C("unit_cost", "decimal", "Unit cost in the reporting currency, for margin.",
+          required=False),
     ),
     _t(
         "crm", "subscriptions",
@@ -148,7 +150,7 @@ TABLES: tuple[Table, ...] = (
         C("plan", "string", "Plan name, e.g. basic, pro, enterprise.", required=False),
         C("start_date", "date", "First day of the term."),
         C("end_date", "date", "Last day of the term (contract end)."),
-        C("monthly_fee", "decimal", "Recurring fee per month in euros; >= 0."),
+        C("monthly_fee", "decimal", "Recurring fee per month in the reporting currency; >= 0."),
         C("cancelled_at", "timestamp", "When the customer gave notice; empty if not.",
           required=False),
         C("previous_subscription_id", "string", "Term this one renews; empty for a first "

@@ -52,7 +52,7 @@ def print_summary(database: Path, console: Console) -> None:
             )
             select
                 (select count(*) from staging.stg_crm__customers),
-                (select sum(quantity * realised_price_eur) from staging.stg_crm__order_lines),
+                (select sum(quantity * realised_price) from staging.stg_crm__order_lines),
                 (select count(*) from staging.stg_surveys__survey_responses),
                 (select count(*) from nps where score >= 9),
                 (select count(*) from nps where score <= 6),
@@ -95,7 +95,7 @@ def _print_journey(con: duckdb.DuckDBPyConnection, console: Console) -> None:
         top.add_column(name, justify="right" if name in ("rank", "value EUR") else "left")
     for rank, customer, reason, since, value in _fetch(
         con,
-        "select priority_rank, customer_id, reason, reason_date, value_eur"
+        "select priority_rank, customer_id, reason, reason_date, value_at_stake"
         " from marts.mart_early_warnings order by priority_rank limit 5",
     ):
         top.add_row(str(rank), customer, reason, str(since), f"{float(value or 0):,.0f}")

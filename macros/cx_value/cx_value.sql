@@ -94,7 +94,7 @@
     Pearson correlation from sums:
     r = (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2) (n Syy - Sy^2)).
     Null below 3 pairs or when either side has no variance. Sums of doubles:
-    fine for scores and euros at warehouse sizes (no catastrophic cancellation
+    fine for scores and money at warehouse sizes (no catastrophic cancellation
     at these magnitudes; a two-pass formula would need a second scan).
 #}
 {% macro cx_pearson(n, sum_x, sum_y, sum_xx, sum_yy, sum_xy) -%}

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Staged relations under the raw contract's column names, as FEATURE_SQL reads them.
 STAGED_AS_RAW = {
     "subscriptions": """select subscription_id, customer_id, start_date, end_date,
-        monthly_fee_eur as monthly_fee, previous_subscription_id
+        monthly_fee as monthly_fee, previous_subscription_id
         from staging.stg_crm__subscriptions""",
     "tickets": """select ticket_id, customer_id, is_complaint, opened_at, resolved_at,
         reopen_count, agent_contact_count as agent_contacts from staging.stg_crm__tickets""",
@@ -36,8 +36,8 @@ STAGED_AS_RAW = {
     "events": "select event_id, anonymous_id, user_id, event_at from staging.stg_web__events",
     "orders": """select order_id, customer_id, ordered_at, order_status as status
         from staging.stg_crm__orders""",
-    "order_lines": """select order_line_id, order_id, quantity, list_price_eur as list_price,
-        realised_price_eur as realised_price from staging.stg_crm__order_lines""",
+    "order_lines": """select order_line_id, order_id, quantity, list_price as list_price,
+        realised_price as realised_price from staging.stg_crm__order_lines""",
 }
 
 

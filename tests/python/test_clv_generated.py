@@ -39,7 +39,7 @@ def histories(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
             select
                 o.customer_id,
                 o.ordered_at,
-                sum(l.quantity::int * l.realised_price::decimal(18, 2))::double as value_eur
+                sum(l.quantity::int * l.realised_price::decimal(18, 2))::double as value_at_stake
             from orders as o
             inner join read_parquet('{out / "order_lines.parquet"}') as l
                 on o.order_id = l.order_id
@@ -53,7 +53,7 @@ def histories(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
             count(*) - 1 as x,
             epoch(max(ordered_at) - min(ordered_at)) / 604800.0 as t_x,
             epoch(timestamp '{AS_OF}' - min(ordered_at)) / 604800.0 as t,
-            coalesce(avg(value_eur) filter (where k > 1), 0) as m_x
+            coalesce(avg(value_at_stake) filter (where k > 1), 0) as m_x
         from ranked
         group by customer_id
         """

@@ -91,7 +91,7 @@ def cx_value_warehouse(
         " from marts.mart_cx_value",
     )
     (as_of,), = _query(
-        w.database, "select cast(as_of_date as varchar) from intermediate.int_journey_as_of"
+        w.database, "select cast(as_of_date as varchar) from intermediate.int_observation_date"
     )
     truth = json.loads((w.truth_dir / "truth.json").read_text())
     pinned = _build_with_vars(
@@ -171,12 +171,12 @@ def test_band_mean_spend_matches_the_generators_population(
     for band in BANDS:
         row = mart[band]
         planted = spend["mean_window_spend_eur_by_band"][band]
-        se = row["spend_sd_eur"] / math.sqrt(row["customers"])
+        se = row["spend_sd"] / math.sqrt(row["customers"])
         print(
-            f"{band}: mart {row['mean_spend_eur']:.2f} € [{row['mean_spend_lower_eur']:.2f}, "
-            f"{row['mean_spend_upper_eur']:.2f}] n={row['customers']}; generator {planted:.2f} €"
+            f"{band}: mart {row['mean_spend']:.2f} € [{row['mean_spend_lower']:.2f}, "
+            f"{row['mean_spend_upper']:.2f}] n={row['customers']}; generator {planted:.2f} €"
         )
-        assert abs(row["mean_spend_eur"] - planted) <= z * se
+        assert abs(row["mean_spend"] - planted) <= z * se
 
 
 def test_banded_population_is_the_respondents_of_the_generators_population(
@@ -304,18 +304,18 @@ def test_mart_statistics_equal_numpy_on_the_customers(
     b2c = customers[(customers.customer_type == "b2c") & customers.cx_band.notna()]
     stats = {}
     for band in BANDS:
-        x = b2c.loc[b2c.cx_band == band, "window_revenue_eur"].to_numpy()
+        x = b2c.loc[b2c.cx_band == band, "window_revenue"].to_numpy()
         mean, se = x.mean(), x.std(ddof=1) / math.sqrt(x.size)
         stats[band] = (mean, se)
         assert mart[band]["customers"] == x.size
-        assert mart[band]["mean_spend_eur"] == pytest.approx(mean, rel=1e-9)
-        assert mart[band]["spend_sd_eur"] == pytest.approx(x.std(ddof=1), rel=1e-9)
-        assert mart[band]["mean_spend_lower_eur"] == pytest.approx(mean - Z95 * se, rel=1e-9)
+        assert mart[band]["mean_spend"] == pytest.approx(mean, rel=1e-9)
+        assert mart[band]["spend_sd"] == pytest.approx(x.std(ddof=1), rel=1e-9)
+        assert mart[band]["mean_spend_lower"] == pytest.approx(mean - Z95 * se, rel=1e-9)
     (mb, sb), (mw, sw) = stats["best"], stats["worst"]
     half = Z95 * math.sqrt((sb / mb) ** 2 + (sw / mw) ** 2)
     assert mart["best"]["spend_ratio_lower"] == pytest.approx(mb / mw * math.exp(-half), rel=1e-9)
     assert mart["worst"]["spend_ratio_upper"] == pytest.approx(mb / mw * math.exp(half), rel=1e-9)
-    assert mart["worst"]["spend_at_stake_eur"] == pytest.approx(
+    assert mart["worst"]["spend_at_stake"] == pytest.approx(
         (stats["middle"][0] - mw) * mart["worst"]["customers"], rel=1e-9
     )
 
@@ -331,9 +331,9 @@ def test_nps_outcomes_correlations_equal_numpy(cx_value_warehouse: CxValueWareho
         row = rows[rows.customer_type == customer_type].iloc[0]
         assert row["correlation_customers"] == len(scored)
         for column, outcome in (
-            ("nps_margin_correlation", "window_margin_eur"),
+            ("nps_margin_correlation", "window_margin"),
             ("nps_orders_correlation", "window_orders"),
-            ("nps_revenue_correlation", "window_revenue_eur"),
+            ("nps_revenue_correlation", "window_revenue"),
         ):
             expected = np.corrcoef(scored.mean_nps_score, scored[outcome].astype(float))[0, 1]
             assert row[column] == pytest.approx(expected, abs=1e-9)

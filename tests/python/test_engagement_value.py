@@ -99,11 +99,11 @@ def _clv_12m(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """
     clv: Counter[str] = Counter()
     for customer_id, value in con.execute(
-        "select customer_id, expected_clv_12m_eur from marts.fct_customer_clv"
+        "select customer_id, expected_clv_12m from marts.fct_customer_clv"
     ).fetchall():
         clv[customer_id] += value
     rows = con.execute(
-        """select r.customer_id, r.as_of_date, r.monthly_fee_eur, r.renewal_probability,
+        """select r.customer_id, r.as_of_date, r.monthly_fee, r.renewal_probability,
                   c.subscription_status, c.current_term_end_date
            from marts.fct_customer_retention as r
            inner join marts.dim_customers as c on r.customer_id = c.customer_id"""
@@ -122,7 +122,7 @@ def _clv_12m(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
 
 def _mart(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, float]]:
     rows = con.execute(
-        "select customer_id, referred_customers, crv_eur from marts.fct_customer_engagement_value"
+        "select customer_id, referred_customers, crv from marts.fct_customer_engagement_value"
     ).fetchall()
     return {customer_id: (referred, crv) for customer_id, referred, crv in rows}
 

@@ -37,26 +37,8 @@ order_lines as (
     select * from {{ ref('stg_crm__order_lines') }}
 ),
 
-activity_dates as (
-    select max(start_date) as activity_date from subscriptions
-    union all
-    select max(cast(opened_at as date)) as activity_date from tickets
-    union all
-    select max(cast(answered_at as date)) as activity_date from survey_responses
-    union all
-    select max(cast(event_at as date)) as activity_date from events
-    union all
-    select max(cast(ordered_at as date)) as activity_date from orders
-),
-
 observation as (
-    select
-        {%- if var('cx_churn_as_of', none) %}
-            cast('{{ var("cx_churn_as_of") }}' as date) as as_of_date
-        {%- else %}
-            max(activity_date) as as_of_date
-        {%- endif %}
-    from activity_dates
+    select as_of_date from {{ ref('int_observation_date') }}
 ),
 
 numbered_terms as (
@@ -65,7 +47,7 @@ numbered_terms as (
         customer_id,
         start_date,
         end_date,
-        monthly_fee_eur,
+        monthly_fee,
         previous_subscription_id,
         cast(start_date as timestamp) as term_start_at,
         {{ dbt.dateadd('day', 1 - lead_days, 'cast(end_date as timestamp)') }} as cutoff_at,
@@ -270,8 +252,8 @@ web_features as (
 discount_features as (
     select
         scored_terms.subscription_id,
-        1.0 - sum(order_lines.realised_price_eur * order_lines.quantity)
-        / nullif(sum(order_lines.list_price_eur * order_lines.quantity), 0)
+        1.0 - sum(order_lines.realised_price * order_lines.quantity)
+        / nullif(sum(order_lines.list_price * order_lines.quantity), 0)
             as discount_depth
     from scored_terms
     inner join orders
@@ -308,7 +290,7 @@ final as (
         ) as web_sessions_drop,
         discount_features.discount_depth,
         scored_terms.term_number,
-        {{ cx_as_double('scored_terms.monthly_fee_eur') }} as monthly_fee,
+        {{ cx_as_double('scored_terms.monthly_fee') }} as monthly_fee,
         case
             when
                 {{ dbt.dateadd('day', grace_days, 'cast(scored_terms.end_date as timestamp)') }}

@@ -27,25 +27,14 @@ completed_orders as (
     where order_status = 'completed'
 ),
 
-last_completed as (
-    select max(purchase_date) as last_purchase_date
-    from completed_orders
-),
-
 observation as (
-    select
-        {%- if var('cx_clv_as_of', none) %}
-            cast('{{ var("cx_clv_as_of") }}' as date) as as_of_date
-        {%- else %}
-            last_purchase_date as as_of_date
-        {%- endif %}
-    from last_completed
+    select as_of_date from {{ ref('int_observation_date') }}
 ),
 
 order_revenue as (
     select
         order_id,
-        sum(quantity * realised_price_eur) as revenue_eur
+        sum(quantity * realised_price) as revenue
     from order_lines
     group by order_id
 ),
@@ -54,7 +43,7 @@ purchase_days as (
     select
         completed_orders.customer_id,
         completed_orders.purchase_date,
-        sum(coalesce(order_revenue.revenue_eur, 0)) as revenue_eur
+        sum(coalesce(order_revenue.revenue, 0)) as revenue
     from completed_orders
     inner join customers
         on completed_orders.customer_id = customers.customer_id
@@ -73,7 +62,7 @@ numbered_days as (
     select
         customer_id,
         purchase_date,
-        revenue_eur,
+        revenue,
         row_number() over (
             partition by customer_id
             order by purchase_date
@@ -87,8 +76,8 @@ histories as (
         min(purchase_date) as first_purchase_date,
         max(purchase_date) as last_purchase_date,
         count(*) - 1 as frequency,
-        sum(case when purchase_number > 1 then revenue_eur end)
-            as repeat_revenue_eur
+        sum(case when purchase_number > 1 then revenue end)
+            as repeat_revenue
     from numbered_days
     group by customer_id
 ),
@@ -106,8 +95,8 @@ final as (
         / 7 as t_weeks,
         case
             when histories.frequency > 0
-                then {{ cx_as_double('histories.repeat_revenue_eur') }} / histories.frequency
-        end as monetary_value_eur
+                then {{ cx_as_double('histories.repeat_revenue') }} / histories.frequency
+        end as monetary_value
     from histories
     cross join observation
 )

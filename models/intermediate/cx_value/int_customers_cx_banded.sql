@@ -33,7 +33,7 @@ terms as (
 ),
 
 journey_as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 windows as (
@@ -183,10 +183,10 @@ window_order_values as (
     select
         window_orders.order_id,
         window_orders.customer_id,
-        sum(order_lines.quantity * order_lines.realised_price_eur) as revenue_eur,
+        sum(order_lines.quantity * order_lines.realised_price) as revenue,
         sum(
-            order_lines.quantity * (order_lines.realised_price_eur - order_lines.unit_cost_eur)
-        ) as margin_eur
+            order_lines.quantity * (order_lines.realised_price - order_lines.unit_cost)
+        ) as margin
     from window_orders
     left join order_lines
         on window_orders.order_id = order_lines.order_id
@@ -197,8 +197,8 @@ window_spend as (
     select
         customer_id,
         count(*) as window_orders,
-        sum(coalesce(revenue_eur, 0)) as window_revenue_eur,
-        sum(coalesce(margin_eur, 0)) as window_margin_eur
+        sum(coalesce(revenue, 0)) as window_revenue,
+        sum(coalesce(margin, 0)) as window_margin
     from window_order_values
     group by customer_id
 ),
@@ -227,7 +227,7 @@ window_terms as (
         sum(
             case when terms.grace_end_date <= terms.as_of_date and terms.is_renewed then 1 else 0 end
         ) as terms_renewed,
-        sum(12 * terms.monthly_fee_eur) as annual_fee_ending_eur
+        sum(12 * terms.monthly_fee) as annual_fee_ending
     from terms
     inner join population
         on terms.customer_id = population.customer_id
@@ -261,13 +261,13 @@ final as (
             coalesce(nps_summaries.nps_answers_before_window, 0) as {{ dbt.type_bigint() }}
         ) as nps_answers_before_window,
         cast(coalesce(window_spend.window_orders, 0) as {{ dbt.type_bigint() }}) as window_orders,
-        {{ cx_as_double('coalesce(window_spend.window_revenue_eur, 0)') }} as window_revenue_eur,
-        {{ cx_as_double('coalesce(window_spend.window_margin_eur, 0)') }} as window_margin_eur,
+        {{ cx_as_double('coalesce(window_spend.window_revenue, 0)') }} as window_revenue,
+        {{ cx_as_double('coalesce(window_spend.window_margin, 0)') }} as window_margin,
         cast(coalesce(window_referrals.window_referrals, 0) as {{ dbt.type_bigint() }}) as window_referrals,
         cast(coalesce(window_terms.terms_ending_in_window, 0) as {{ dbt.type_bigint() }}) as terms_ending_in_window,
         cast(coalesce(window_terms.terms_decided, 0) as {{ dbt.type_bigint() }}) as terms_decided,
         cast(coalesce(window_terms.terms_renewed, 0) as {{ dbt.type_bigint() }}) as terms_renewed,
-        {{ cx_as_double('coalesce(window_terms.annual_fee_ending_eur, 0)') }} as annual_fee_ending_eur
+        {{ cx_as_double('coalesce(window_terms.annual_fee_ending, 0)') }} as annual_fee_ending
     from population
     left join nps_summaries
         on population.customer_id = nps_summaries.customer_id

@@ -1,13 +1,13 @@
 {#
     What each customer did besides paying, counted per customer of dim_customers
     over the 12 months up to the end of the journey observation date
-    (int_journey_as_of): influence actions and visits in attributed web sessions,
+    (int_observation_date): influence actions and visits in attributed web sessions,
     questionnaires answered and comments written. Also the two non-monetary
     inputs of the priority score: the latest NPS answer (any time up to the
     observation date) and the trend of completed-order revenue (last 12 months
     against the 12 before).
 
-    12 months because the counts are turned into euros per year and set beside a
+    12 months because the counts are turned into money per year and set beside a
     12-month CLV: last year's behaviour is read as next year's flow. Only
     attributed sessions count (logged in or stitched); shared-device and
     anonymous sessions are nobody's (DECISIONLOG "Identity").
@@ -19,7 +19,7 @@ customers as (
 ),
 
 as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 sessions as (
@@ -118,17 +118,17 @@ order_revenue as (
         sum(
             case
                 when orders.ordered_at >= {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
-                    then order_lines.quantity * order_lines.realised_price_eur
+                    then order_lines.quantity * order_lines.realised_price
                 else 0
             end
-        ) as revenue_12m_eur,
+        ) as revenue_12m,
         sum(
             case
                 when orders.ordered_at < {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
-                    then order_lines.quantity * order_lines.realised_price_eur
+                    then order_lines.quantity * order_lines.realised_price
                 else 0
             end
-        ) as revenue_prior_12m_eur
+        ) as revenue_prior_12m
     from orders
     inner join order_lines
         on orders.order_id = order_lines.order_id
@@ -159,9 +159,9 @@ final as (
         cast(coalesce(survey_comments.survey_comments_12m, 0) as {{ dbt.type_bigint() }})
             as survey_comments_12m,
         latest_nps.latest_nps_score,
-        {{ cx_as_double('coalesce(order_revenue.revenue_12m_eur, 0)') }} as revenue_12m_eur,
-        {{ cx_as_double('coalesce(order_revenue.revenue_prior_12m_eur, 0)') }}
-            as revenue_prior_12m_eur
+        {{ cx_as_double('coalesce(order_revenue.revenue_12m, 0)') }} as revenue_12m,
+        {{ cx_as_double('coalesce(order_revenue.revenue_prior_12m, 0)') }}
+            as revenue_prior_12m
     from customers
     cross join as_of
     left join web_actions

@@ -3,7 +3,7 @@
     in the 12 months after the observation date, discounted monthly. One row per
     customer of dim_customers, so that CLV and CRV read one definition.
 
-    One-off buyers: expected_clv_12m_eur of fct_customer_clv (BG/NBD + Gamma-Gamma).
+    One-off buyers: expected_clv_12m of fct_customer_clv (BG/NBD + Gamma-Gamma).
     Subscribers: the contractual side on the same horizon and discount rate. A month
     still inside the current term is paid for sure (it is contracted); a month after
     the term's end is paid with the sBG next-renewal probability of
@@ -38,7 +38,7 @@ subscriber_months as (
     select
         retention.customer_id,
         horizon_months.month_number,
-        retention.monthly_fee_eur,
+        retention.monthly_fee,
         case
             -- a month that starts before the current term ends is contracted
             when
@@ -59,9 +59,9 @@ subscriber_values as (
     select
         customer_id,
         sum(
-            {{ cx_as_double('monthly_fee_eur') }} * payment_probability
+            {{ cx_as_double('monthly_fee') }} * payment_probability
             / power(1 + {{ var('cx_clv_monthly_discount_rate', 0.01) }}, month_number)
-        ) as contract_clv_12m_eur
+        ) as contract_clv_12m
     from subscriber_months
     group by customer_id
 ),
@@ -69,13 +69,13 @@ subscriber_values as (
 final as (
     select
         customers.customer_id,
-        {{ cx_as_double('coalesce(clv.expected_clv_12m_eur, 0)') }} as one_off_clv_12m_eur,
-        {{ cx_as_double('coalesce(subscriber_values.contract_clv_12m_eur, 0)') }}
-            as contract_clv_12m_eur,
+        {{ cx_as_double('coalesce(clv.expected_clv_12m, 0)') }} as one_off_clv_12m,
+        {{ cx_as_double('coalesce(subscriber_values.contract_clv_12m, 0)') }}
+            as contract_clv_12m,
         {{ cx_as_double(
-            'coalesce(clv.expected_clv_12m_eur, 0)'
-            ~ ' + coalesce(subscriber_values.contract_clv_12m_eur, 0)'
-        ) }} as clv_12m_eur
+            'coalesce(clv.expected_clv_12m, 0)'
+            ~ ' + coalesce(subscriber_values.contract_clv_12m, 0)'
+        ) }} as clv_12m
     from customers
     left join clv
         on customers.customer_id = clv.customer_id

@@ -38,7 +38,7 @@ questionnaires as (
 ),
 
 as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 web_touchpoints as (

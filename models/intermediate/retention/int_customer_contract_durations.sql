@@ -26,7 +26,7 @@ lifetimes as (
         first_churn.churned_term_number,
         terms.term_number,
         terms.start_date,
-        terms.monthly_fee_eur,
+        terms.monthly_fee,
         terms.is_renewed
     from terms
     inner join first_churn
@@ -39,7 +39,7 @@ lifetimes as (
 latest_terms as (
     select
         customer_id,
-        monthly_fee_eur,
+        monthly_fee,
         row_number() over (
             partition by customer_id
             order by term_number desc
@@ -72,7 +72,7 @@ final as (
         ) as duration_terms,
         durations.is_churned,
         not durations.is_churned as is_censored,
-        latest_terms.monthly_fee_eur as latest_monthly_fee_eur
+        latest_terms.monthly_fee as latest_monthly_fee
     from durations
     inner join latest_terms
         on

@@ -9,19 +9,8 @@ subscriptions as (
     select * from {{ ref('stg_crm__subscriptions') }}
 ),
 
-last_loaded as (
-    select max(cast(loaded_at as date)) as last_loaded_date
-    from subscriptions
-),
-
 observation as (
-    select
-        {%- if var('cx_retention_as_of', none) %}
-            cast('{{ var("cx_retention_as_of") }}' as date) as as_of_date
-        {%- else %}
-            last_loaded_date as as_of_date
-        {%- endif %}
-    from last_loaded
+    select as_of_date from {{ ref('int_observation_date') }}
 ),
 
 known_terms as (
@@ -64,7 +53,7 @@ dated as (
         numbered_terms.plan_name,
         numbered_terms.start_date,
         numbered_terms.end_date,
-        numbered_terms.monthly_fee_eur,
+        numbered_terms.monthly_fee,
         numbered_terms.cancelled_at,
         numbered_terms.previous_subscription_id,
         renewals.renewal_start_date,
@@ -96,7 +85,7 @@ final as (
         plan_name,
         start_date,
         end_date,
-        monthly_fee_eur,
+        monthly_fee,
         cancelled_at,
         previous_subscription_id,
         renewal_start_date,

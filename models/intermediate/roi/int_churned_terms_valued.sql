@@ -26,7 +26,7 @@ churned_terms as (
         terms.start_date,
         terms.end_date,
         terms.grace_end_date,
-        terms.monthly_fee_eur,
+        terms.monthly_fee,
         -- the contract lapses at the midnight after its last day
         cast({{ dbt.dateadd('day', 1, 'terms.end_date') }} as {{ dbt.type_timestamp() }})
             as lapsed_at
@@ -40,7 +40,7 @@ order_revenue as (
     -- completed add-on orders in the 12 months before the lapse
     select
         churned_terms.subscription_id,
-        sum(order_lines.revenue_eur) as order_revenue_12m_eur
+        sum(order_lines.revenue) as order_revenue_12m
     from churned_terms
     inner join order_lines
         on
@@ -60,17 +60,17 @@ valued as (
         -- term only reaches into that window when the last term is shorter than a
         -- year, and is left out (none in the demo: every term is 12 months)
         cast(
-            churned_terms.monthly_fee_eur
+            churned_terms.monthly_fee
             * least(
                 12,
                 {{ dbt.datediff('churned_terms.start_date', 'churned_terms.lapsed_at', 'month') }}
             ) as decimal(38, 4)
-        ) as fee_revenue_12m_eur,
-        cast(coalesce(order_revenue.order_revenue_12m_eur, 0) as decimal(38, 4))
-            as order_revenue_12m_eur,
+        ) as fee_revenue_12m,
+        cast(coalesce(order_revenue.order_revenue_12m, 0) as decimal(38, 4))
+            as order_revenue_12m,
         -- the renewal that did not happen: a year of the last fee
-        cast(12 * churned_terms.monthly_fee_eur as decimal(38, 4))
-            as lost_contract_value_12m_eur
+        cast(12 * churned_terms.monthly_fee as decimal(38, 4))
+            as lost_contract_value_12m
     from churned_terms
     left join order_revenue
         on churned_terms.subscription_id = order_revenue.subscription_id
@@ -85,11 +85,11 @@ final as (
         end_date,
         grace_end_date,
         churn_month,
-        monthly_fee_eur,
-        fee_revenue_12m_eur,
-        order_revenue_12m_eur,
-        lost_contract_value_12m_eur,
-        fee_revenue_12m_eur + order_revenue_12m_eur as revenue_12m_eur
+        monthly_fee,
+        fee_revenue_12m,
+        order_revenue_12m,
+        lost_contract_value_12m,
+        fee_revenue_12m + order_revenue_12m as revenue_12m
     from valued
 )
 

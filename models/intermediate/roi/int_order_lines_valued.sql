@@ -1,6 +1,6 @@
 {#
     One row per staged order line known on the journey observation date, valued in
-    euros: list value, realised value (revenue), discount cost and cost, each
+    money (reporting currency): list value, realised value (revenue), discount cost and cost, each
     quantity × unit price. The order's status, month and the customer's segment
     come along so that the ROI mart can aggregate either line set (completed
     orders, or every line) without joining again.
@@ -8,7 +8,7 @@
 with
 
 as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 orders as (
@@ -34,22 +34,22 @@ valued as (
         orders.ordered_at,
         {{ cx_month('orders.ordered_at') }} as order_month,
         order_lines.quantity,
-        order_lines.list_price_eur,
-        order_lines.realised_price_eur,
-        order_lines.unit_cost_eur,
+        order_lines.list_price,
+        order_lines.realised_price,
+        order_lines.unit_cost,
         -- exact decimals: sums stay exact to the cent, so discount cost equals list
         -- value minus revenue on any line set
-        cast(order_lines.quantity * order_lines.list_price_eur as decimal(38, 4))
-            as list_value_eur,
-        cast(order_lines.quantity * order_lines.realised_price_eur as decimal(38, 4))
-            as revenue_eur,
+        cast(order_lines.quantity * order_lines.list_price as decimal(38, 4))
+            as list_value,
+        cast(order_lines.quantity * order_lines.realised_price as decimal(38, 4))
+            as revenue,
         cast(
-            order_lines.quantity * (order_lines.list_price_eur - order_lines.realised_price_eur)
+            order_lines.quantity * (order_lines.list_price - order_lines.realised_price)
             as decimal(38, 4)
-        ) as discount_cost_eur,
+        ) as discount_cost,
         -- a missing unit cost stays unknown: counting it as 0 would overstate margin
-        cast(order_lines.quantity * order_lines.unit_cost_eur as decimal(38, 4)) as cost_eur,
-        order_lines.unit_cost_eur is not null as has_unit_cost
+        cast(order_lines.quantity * order_lines.unit_cost as decimal(38, 4)) as cost,
+        order_lines.unit_cost is not null as has_unit_cost
     from order_lines
     inner join orders
         on order_lines.order_id = orders.order_id
@@ -62,7 +62,7 @@ valued as (
 final as (
     select
         *,
-        case when has_unit_cost then revenue_eur - cost_eur end as margin_eur
+        case when has_unit_cost then revenue - cost end as margin
     from valued
 )
 

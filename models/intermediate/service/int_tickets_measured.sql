@@ -15,7 +15,7 @@ customers as (
 ),
 
 as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 known as (

@@ -1,7 +1,7 @@
 {#
     The alert list of DOMAIN text 003: customers showing an early sign of a bad
     experience, while there is still time to act. One row per customer and reason,
-    ranked by what is at stake (the customer's value in euros), then by how fresh
+    ranked by what is at stake (the customer's value in the reporting currency), then by how fresh
     the signal is. Thresholds are vars, so a team can tune the list without
     editing the model.
 #}
@@ -15,7 +15,7 @@
 with
 
 as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 customers as (
@@ -193,7 +193,7 @@ warnings as (
 trailing_revenue as (
     select
         orders.customer_id,
-        sum(order_lines.quantity * order_lines.realised_price_eur) as revenue_12m_eur
+        sum(order_lines.quantity * order_lines.realised_price) as revenue_12m
     from orders
     inner join order_lines
         on orders.order_id = order_lines.order_id
@@ -224,13 +224,13 @@ valued as (
         customers.customer_type,
         as_of.as_of_date,
         {{ cx_as_double('customer_churn_risk.churn_probability') }} as churn_probability,
-        {{ cx_as_double('coalesce(trailing_revenue.revenue_12m_eur, 0)') }} as revenue_12m_eur,
-        {{ cx_as_double('clv.expected_clv_12m_eur') }} as expected_clv_12m_eur,
+        {{ cx_as_double('coalesce(trailing_revenue.revenue_12m, 0)') }} as revenue_12m,
+        {{ cx_as_double('clv.expected_clv_12m') }} as expected_clv_12m,
         -- a live contract is worth its fee for a year; a churned one nothing
         case
             when customers.subscription_status in ('active', 'notice_given', 'in_grace')
-                then {{ cx_as_double('12 * customers.current_monthly_fee_eur') }}
-        end as contract_value_12m_eur
+                then {{ cx_as_double('12 * customers.current_monthly_fee') }}
+        end as contract_value_12m
     from warnings
     inner join customers
         on warnings.customer_id = customers.customer_id
@@ -250,9 +250,9 @@ value_at_stake as (
         -- paid in the last year: past revenue covers add-ons and customers no
         -- model scores
         greatest(
-            coalesce(expected_clv_12m_eur, 0) + coalesce(contract_value_12m_eur, 0),
-            revenue_12m_eur
-        ) as value_eur
+            coalesce(expected_clv_12m, 0) + coalesce(contract_value_12m, 0),
+            revenue_12m
+        ) as value_at_stake
     from valued
 ),
 
@@ -267,13 +267,13 @@ final as (
         metric_value,
         segment,
         customer_type,
-        revenue_12m_eur,
-        expected_clv_12m_eur,
-        contract_value_12m_eur,
-        value_eur,
+        revenue_12m,
+        expected_clv_12m,
+        contract_value_12m,
+        value_at_stake,
         churn_probability,
         row_number() over (
-            order by value_eur desc, reason_at desc, customer_id asc, reason asc
+            order by value_at_stake desc, reason_at desc, customer_id asc, reason asc
         ) as priority_rank,
         as_of_date
     from value_at_stake

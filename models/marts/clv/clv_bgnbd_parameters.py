@@ -18,7 +18,7 @@ def model(dbt, session):
     x = histories["frequency"].to_numpy(dtype=float)
     t_x = histories["recency_weeks"].to_numpy(dtype=float)
     t_cal = histories["t_weeks"].to_numpy(dtype=float)
-    m_x = histories["monetary_value_eur"].to_numpy(dtype=float, na_value=np.nan)
+    m_x = histories["monetary_value"].to_numpy(dtype=float, na_value=np.nan)
     as_of = histories["as_of_date"].max()
 
     purchases = bgnbd.fit(x, t_x, t_cal)

@@ -40,9 +40,9 @@ scored as (
             'fitted.bgnbd_r', 'fitted.bgnbd_alpha', 'fitted.bgnbd_a', 'fitted.bgnbd_b'
         ) }} as p_alive,
         {{ cx_gamma_gamma_expected_spend(
-            'histories.frequency', 'histories.monetary_value_eur',
+            'histories.frequency', 'histories.monetary_value',
             'fitted.gamma_gamma_p', 'fitted.gamma_gamma_q', 'fitted.gamma_gamma_gamma'
-        ) }} as expected_spend_per_purchase_eur
+        ) }} as expected_spend_per_purchase
     from histories
     cross join fitted
 ),
@@ -57,11 +57,11 @@ final as (
         {{ cx_as_double('scored.p_alive') }} as p_alive,
         {{ cx_as_double('predictions.expected_purchases_52w') }}
             as expected_purchases_52w,
-        {{ cx_as_double('scored.expected_spend_per_purchase_eur') }}
-            as expected_spend_per_purchase_eur,
+        {{ cx_as_double('scored.expected_spend_per_purchase') }}
+            as expected_spend_per_purchase,
         {{ cx_as_double(
-            'scored.expected_spend_per_purchase_eur * predictions.discounted_purchases_12m'
-        ) }} as expected_clv_12m_eur
+            'scored.expected_spend_per_purchase * predictions.discounted_purchases_12m'
+        ) }} as expected_clv_12m
     from scored
     inner join predictions
         on scored.customer_id = predictions.customer_id

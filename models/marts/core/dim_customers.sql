@@ -58,7 +58,7 @@ current_terms as (
     select
         customer_id,
         plan_name,
-        monthly_fee_eur,
+        monthly_fee,
         end_date,
         cancelled_at,
         is_churned,
@@ -86,7 +86,7 @@ final as (
             else 'active'
         end as subscription_status,
         current_terms.plan_name as current_plan_name,
-        current_terms.monthly_fee_eur as current_monthly_fee_eur,
+        current_terms.monthly_fee as current_monthly_fee,
         current_terms.end_date as current_term_end_date,
         journey_positions.current_stage,
         journey_positions.first_touchpoint_at,

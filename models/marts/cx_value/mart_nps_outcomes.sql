@@ -32,8 +32,8 @@ class_sums as (
         sum(has_referred) as referrers,
         sum(terms_decided) as terms_decided,
         sum(terms_renewed) as terms_renewed,
-        avg(window_revenue_eur) as mean_revenue_eur,
-        avg(window_margin_eur) as mean_margin_eur,
+        avg(window_revenue) as mean_revenue,
+        avg(window_margin) as mean_margin,
         avg({{ cx_as_double('window_orders') }}) as mean_orders
     from scored_customers
     group by customer_type, latest_nps_class
@@ -46,15 +46,15 @@ correlation_sums as (
         count(*) as n,
         sum(mean_nps_score) as sum_nps,
         sum(mean_nps_score * mean_nps_score) as sum_nps_squared,
-        sum(window_margin_eur) as sum_margin,
-        sum(window_margin_eur * window_margin_eur) as sum_margin_squared,
-        sum(mean_nps_score * window_margin_eur) as sum_nps_margin,
+        sum(window_margin) as sum_margin,
+        sum(window_margin * window_margin) as sum_margin_squared,
+        sum(mean_nps_score * window_margin) as sum_nps_margin,
         sum({{ cx_as_double('window_orders') }}) as sum_orders,
         sum({{ cx_as_double('window_orders') }} * {{ cx_as_double('window_orders') }}) as sum_orders_squared,
         sum(mean_nps_score * {{ cx_as_double('window_orders') }}) as sum_nps_orders,
-        sum(window_revenue_eur) as sum_revenue,
-        sum(window_revenue_eur * window_revenue_eur) as sum_revenue_squared,
-        sum(mean_nps_score * window_revenue_eur) as sum_nps_revenue
+        sum(window_revenue) as sum_revenue,
+        sum(window_revenue * window_revenue) as sum_revenue_squared,
+        sum(mean_nps_score * window_revenue) as sum_nps_revenue
     from scored_customers
     group by customer_type
 ),
@@ -98,8 +98,8 @@ final as (
         {{ cx_share('class_sums.terms_renewed', 'class_sums.terms_decided') }} / 100 as renewal_rate,
         {{ cx_wilson_lower('class_sums.terms_renewed', 'class_sums.terms_decided') }} / 100 as renewal_rate_lower,
         {{ cx_wilson_upper('class_sums.terms_renewed', 'class_sums.terms_decided') }} / 100 as renewal_rate_upper,
-        {{ cx_as_double('class_sums.mean_revenue_eur') }} as mean_revenue_eur,
-        {{ cx_as_double('class_sums.mean_margin_eur') }} as mean_margin_eur,
+        {{ cx_as_double('class_sums.mean_revenue') }} as mean_revenue,
+        {{ cx_as_double('class_sums.mean_margin') }} as mean_margin,
         {{ cx_as_double('class_sums.mean_orders') }} as mean_orders,
         cast(correlations.correlation_customers as {{ dbt.type_bigint() }}) as correlation_customers,
         correlations.nps_margin_correlation,

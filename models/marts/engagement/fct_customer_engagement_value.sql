@@ -1,13 +1,13 @@
 {#
     Customer engagement value (Kumar et al. 2010; DOMAIN §2), one row per customer
-    of dim_customers: CEV = CLV + CRV + CIV + CKV + visitor value, each in euros
+    of dim_customers: CEV = CLV + CRV + CIV + CKV + visitor value, each in the reporting currency
     per 12 months, with the counts behind every non-monetary component and the
-    euro rate of each action a var (DECISIONLOG "Customer engagement value").
+    money rate of each action a var (DECISIONLOG "Customer engagement value").
     Tiers by CEV; the priority rank weighs total benefit (text 001): value, social
     share of value, recommendation and strategic potential.
 
     CEV is a per-customer view: a referred customer's CLV is in their own CLV and
-    in their referrer's CRV, so a sum of cev_eur over customers counts it twice.
+    in their referrer's CRV, so a sum of cev over customers counts it twice.
 #}
 {%- set eur_per_share = var('cx_cev_eur_per_share', 2.0) -%}
 {%- set eur_per_web_comment = var('cx_cev_eur_per_comment', 1.0) -%}
@@ -65,7 +65,7 @@ referral_values as (
     select
         referral_pairs.referrer_customer_id as customer_id,
         count(*) as referred_customers,
-        sum(projected_values.clv_12m_eur) as referred_clv_12m_eur
+        sum(projected_values.clv_12m) as referred_clv_12m
     from referral_pairs
     inner join projected_values
         on referral_pairs.referred_customer_id = projected_values.customer_id
@@ -78,11 +78,11 @@ components as (
         actions.as_of_date,
         customers.customer_type,
         customers.segment,
-        projected_values.one_off_clv_12m_eur,
-        projected_values.contract_clv_12m_eur,
-        projected_values.clv_12m_eur as clv_eur,
+        projected_values.one_off_clv_12m,
+        projected_values.contract_clv_12m,
+        projected_values.clv_12m as clv,
         coalesce(referral_values.referred_customers, 0) as referred_customers,
-        {{ referral_share }} * coalesce(referral_values.referred_clv_12m_eur, 0) as crv_eur,
+        {{ referral_share }} * coalesce(referral_values.referred_clv_12m, 0) as crv,
         actions.shares_12m,
         actions.web_comments_12m,
         actions.reviews_12m,
@@ -90,11 +90,11 @@ components as (
         actions.shares_12m * {{ eur_per_share }}
         + actions.web_comments_12m * {{ eur_per_web_comment }}
         + actions.reviews_12m * {{ eur_per_review }}
-        + actions.referral_clicks_12m * {{ eur_per_referral_click }} as civ_eur,
+        + actions.referral_clicks_12m * {{ eur_per_referral_click }} as civ,
         actions.questionnaires_12m,
         actions.survey_comments_12m,
         actions.questionnaires_12m * {{ eur_per_survey_answer }}
-        + actions.survey_comments_12m * {{ eur_per_survey_comment }} as ckv_eur,
+        + actions.survey_comments_12m * {{ eur_per_survey_comment }} as ckv,
         actions.sessions_12m,
         actions.minutes_on_site_12m,
         actions.last_visit_date,
@@ -116,8 +116,8 @@ components as (
             when actions.latest_nps_score >= 0 then 'detractor'
             else 'none'
         end as latest_nps_class,
-        actions.revenue_12m_eur,
-        actions.revenue_prior_12m_eur
+        actions.revenue_12m,
+        actions.revenue_prior_12m
     from customers
     inner join projected_values
         on customers.customer_id = projected_values.customer_id
@@ -133,22 +133,22 @@ valued as (
         visitor_recency_weight * (
             sessions_12m * {{ eur_per_visit }}
             + minutes_on_site_12m * {{ eur_per_minute }}
-        ) as visitor_value_eur
+        ) as visitor_value
     from components
 ),
 
 totalled as (
     select
         *,
-        clv_eur + crv_eur + civ_eur + ckv_eur + visitor_value_eur as cev_eur,
-        crv_eur + civ_eur + ckv_eur as social_value_eur
+        clv + crv + civ + ckv + visitor_value as cev,
+        crv + civ + ckv as social_value
     from valued
 ),
 
 scored as (
     select
         *,
-        case when cev_eur > 0 then social_value_eur / cev_eur else 0.0 end as social_value_share,
+        case when cev > 0 then social_value / cev else 0.0 end as social_value_share,
         case latest_nps_class
             {%- for nps_class, score in nps_class_scores.items() %}
                 when '{{ nps_class }}' then {{ score }}
@@ -163,14 +163,14 @@ scored as (
             else 0.0
         end
         + 0.5 * case
-            when revenue_12m_eur + revenue_prior_12m_eur > 0
-                then revenue_12m_eur / (revenue_12m_eur + revenue_prior_12m_eur)
+            when revenue_12m + revenue_prior_12m > 0
+                then revenue_12m / (revenue_12m + revenue_prior_12m)
             else 0.5
         end as strategic_potential_score,
         -- ties in CEV broken by customer id so that a tier boundary never splits on chance
-        row_number() over (order by cev_eur desc, customer_id asc) as cev_position,
+        row_number() over (order by cev desc, customer_id asc) as cev_position,
         count(*) over () as customer_count,
-        percent_rank() over (order by cev_eur) as cev_percentile
+        percent_rank() over (order by cev) as cev_percentile
     from totalled
 ),
 
@@ -178,7 +178,7 @@ prioritised as (
     select
         *,
         case
-            when cev_eur <= 0 then 'bronze'
+            when cev <= 0 then 'bronze'
             when cev_position <= {{ platinum_cut }} * customer_count then 'platinum'
             when cev_position <= {{ gold_cut }} * customer_count then 'gold'
             when cev_position <= {{ silver_cut }} * customer_count then 'silver'
@@ -199,37 +199,37 @@ final as (
         as_of_date,
         customer_type,
         segment,
-        {{ cx_as_double('clv_eur') }} as clv_eur,
-        {{ cx_as_double('one_off_clv_12m_eur') }} as one_off_clv_12m_eur,
-        {{ cx_as_double('contract_clv_12m_eur') }} as contract_clv_12m_eur,
-        {{ cx_as_double('crv_eur') }} as crv_eur,
+        {{ cx_as_double('clv') }} as clv,
+        {{ cx_as_double('one_off_clv_12m') }} as one_off_clv_12m,
+        {{ cx_as_double('contract_clv_12m') }} as contract_clv_12m,
+        {{ cx_as_double('crv') }} as crv,
         cast(referred_customers as {{ dbt.type_bigint() }}) as referred_customers,
-        {{ cx_as_double('civ_eur') }} as civ_eur,
+        {{ cx_as_double('civ') }} as civ,
         cast(shares_12m as {{ dbt.type_bigint() }}) as shares_12m,
         cast(web_comments_12m as {{ dbt.type_bigint() }}) as web_comments_12m,
         cast(reviews_12m as {{ dbt.type_bigint() }}) as reviews_12m,
         cast(referral_clicks_12m as {{ dbt.type_bigint() }}) as referral_clicks_12m,
-        {{ cx_as_double('ckv_eur') }} as ckv_eur,
+        {{ cx_as_double('ckv') }} as ckv,
         cast(questionnaires_12m as {{ dbt.type_bigint() }}) as questionnaires_12m,
         cast(survey_comments_12m as {{ dbt.type_bigint() }}) as survey_comments_12m,
-        {{ cx_as_double('visitor_value_eur') }} as visitor_value_eur,
+        {{ cx_as_double('visitor_value') }} as visitor_value,
         cast(sessions_12m as {{ dbt.type_bigint() }}) as sessions_12m,
         {{ cx_as_double('minutes_on_site_12m') }} as minutes_on_site_12m,
         cast(last_visit_date as date) as last_visit_date,
         cast(days_since_last_visit as {{ dbt.type_bigint() }}) as days_since_last_visit,
         {{ cx_as_double('visitor_recency_weight') }} as visitor_recency_weight,
-        {{ cx_as_double('cev_eur') }} as cev_eur,
-        {{ cx_as_double('social_value_eur') }} as social_value_eur,
+        {{ cx_as_double('cev') }} as cev,
+        {{ cx_as_double('social_value') }} as social_value,
         {{ cx_as_double('social_value_share') }} as social_value_share,
         cast(latest_nps_score as {{ dbt.type_int() }}) as latest_nps_score,
         latest_nps_class,
-        {{ cx_as_double('revenue_12m_eur') }} as revenue_12m_eur,
-        {{ cx_as_double('revenue_prior_12m_eur') }} as revenue_prior_12m_eur,
+        {{ cx_as_double('revenue_12m') }} as revenue_12m,
+        {{ cx_as_double('revenue_prior_12m') }} as revenue_prior_12m,
         {{ cx_as_double('strategic_potential_score') }} as strategic_potential_score,
         value_tier,
         {{ cx_as_double('priority_score') }} as priority_score,
         cast(
-            row_number() over (order by priority_score desc, cev_eur desc, customer_id asc)
+            row_number() over (order by priority_score desc, cev desc, customer_id asc)
             as {{ dbt.type_bigint() }}
         ) as priority_rank
     from prioritised

@@ -1,6 +1,6 @@
 {#
     One row per customer: a weighted health score 0-100 (DOMAIN §2) from five
-    components, each scored 0-100 on the observation date (int_journey_as_of), a
+    components, each scored 0-100 on the observation date (int_observation_date), a
     colour band, the usage trend, the model outputs a customer-success team reads
     beside it (P(alive), churn probability and drivers, expected CLV), and a
     recommended action with a priority for the riskiest valuable customers.
@@ -21,7 +21,7 @@
 with
 
 as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 customers as (
@@ -140,7 +140,7 @@ usage_ratios as (
 trailing_revenue as (
     select
         order_lines.customer_id,
-        sum(order_lines.revenue_eur) as revenue_12m_eur
+        sum(order_lines.revenue) as revenue_12m
     from order_lines
     cross join as_of
     where
@@ -178,19 +178,19 @@ inputs as (
         coalesce(session_windows.before_sessions, 0) as before_sessions,
         usage_ratios.usage_ratio,
         {{ cx_as_double('clv.p_alive') }} as p_alive,
-        {{ cx_as_double('clv.expected_clv_12m_eur') }} as expected_clv_12m_eur,
+        {{ cx_as_double('clv.expected_clv_12m') }} as expected_clv_12m,
         {{ cx_as_double('retention.renewal_probability') }} as renewal_probability,
         {{ cx_as_double('latest_churn_risk.churn_probability') }} as churn_probability,
         latest_churn_risk.risk_band as churn_risk_band,
         latest_churn_risk.top_driver_1,
         latest_churn_risk.top_driver_2,
         latest_churn_risk.top_driver_3,
-        {{ cx_as_double('coalesce(trailing_revenue.revenue_12m_eur, 0)') }} as revenue_12m_eur,
+        {{ cx_as_double('coalesce(trailing_revenue.revenue_12m, 0)') }} as revenue_12m,
         -- a live contract is worth its fee for a year; a churned one nothing
         case
             when customers.subscription_status in ('active', 'notice_given', 'in_grace')
-                then {{ cx_as_double('12 * customers.current_monthly_fee_eur') }}
-        end as contract_value_12m_eur
+                then {{ cx_as_double('12 * customers.current_monthly_fee') }}
+        end as contract_value_12m
     from customers
     cross join as_of
     left join latest_answers
@@ -243,9 +243,9 @@ components as (
             when p_alive is not null then 100.0 * p_alive
         end as survival_component,
         greatest(
-            coalesce(expected_clv_12m_eur, 0) + coalesce(contract_value_12m_eur, 0),
-            revenue_12m_eur
-        ) as value_eur
+            coalesce(expected_clv_12m, 0) + coalesce(contract_value_12m, 0),
+            revenue_12m
+        ) as value_at_stake
     from inputs
 ),
 
@@ -319,7 +319,7 @@ actioned as (
     select
         *,
         case
-            when is_churned or value_eur <= 0 then null
+            when is_churned or value_at_stake <= 0 then null
             -- an open complaint is the fixable driver wherever the customer is at risk:
             -- an adoption check-in while it is unresolved would only annoy
             when health_band in ('red', 'amber') and open_complaints > 0
@@ -363,17 +363,17 @@ final as (
         top_driver_2,
         top_driver_3,
         is_churned,
-        expected_clv_12m_eur,
-        revenue_12m_eur,
-        contract_value_12m_eur,
-        {{ cx_as_double('value_eur') }} as value_eur,
+        expected_clv_12m,
+        revenue_12m,
+        contract_value_12m,
+        {{ cx_as_double('value_at_stake') }} as value_at_stake,
         recommended_action,
         case
             when recommended_action is not null
                 then row_number() over (
                     order by
                         case when recommended_action is null then 1 else 0 end,
-                        value_eur desc,
+                        value_at_stake desc,
                         health_score asc,
                         customer_id asc
                 )

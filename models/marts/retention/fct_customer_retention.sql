@@ -35,7 +35,7 @@ scored as (
         active.as_of_date,
         active.first_start_date,
         active.renewals,
-        active.latest_monthly_fee_eur,
+        active.latest_monthly_fee,
         {{ cx_sbg_renewal_probability(
             cx_as_double('active.renewals'), 'fitted.sbg_alpha', 'fitted.sbg_beta'
         ) }} as renewal_probability
@@ -49,7 +49,7 @@ final as (
         scored.as_of_date,
         scored.first_start_date,
         cast(scored.renewals as {{ dbt.type_bigint() }}) as renewals,
-        cast(scored.latest_monthly_fee_eur as decimal(18, 2)) as monthly_fee_eur,
+        cast(scored.latest_monthly_fee as decimal(18, 2)) as monthly_fee,
         {{ cx_as_double('scored.renewal_probability') }} as renewal_probability,
         {{ cx_as_double('predictions.discounted_expected_residual_lifetime') }}
             as discounted_expected_residual_lifetime

@@ -1,14 +1,14 @@
 {#
     The three ROI measures of DOMAIN text 002 on one monthly page per segment:
     promoters (with NPS, CSAT and CES beside them), the cost of discounts (price
-    realisation) with revenue and margin, and churned customers in count and euros.
+    realisation) with revenue and margin, and churned customers in count and in the reporting currency.
     A complete month × segment grid from the first month with data to the
     observation month, so a chart shows a quiet month as zero, not as a gap.
 #}
 with
 
 as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 dates as (
@@ -70,19 +70,19 @@ order_values as (
         segment,
         -- completed orders: what was actually earned
         sum(case when is_completed then 1 else 0 end) as completed_order_lines,
-        sum(case when is_completed then list_value_eur else 0 end) as list_value_eur,
-        sum(case when is_completed then revenue_eur else 0 end) as revenue_eur,
-        sum(case when is_completed then discount_cost_eur else 0 end) as discount_cost_eur,
-        sum(case when is_completed and has_unit_cost then revenue_eur else 0 end)
-            as costed_revenue_eur,
-        sum(case when is_completed and has_unit_cost then cost_eur else 0 end) as cost_eur,
+        sum(case when is_completed then list_value else 0 end) as list_value,
+        sum(case when is_completed then revenue else 0 end) as revenue,
+        sum(case when is_completed then discount_cost else 0 end) as discount_cost,
+        sum(case when is_completed and has_unit_cost then revenue else 0 end)
+            as costed_revenue,
+        sum(case when is_completed and has_unit_cost then cost else 0 end) as cost,
         sum(case when is_completed and not has_unit_cost then 1 else 0 end)
             as completed_lines_without_cost,
         -- every line, cancelled and returned orders too: the discount granted
         count(*) as order_lines,
-        sum(list_value_eur) as all_lines_list_value_eur,
-        sum(revenue_eur) as all_lines_realised_value_eur,
-        sum(discount_cost_eur) as all_lines_discount_cost_eur
+        sum(list_value) as all_lines_list_value,
+        sum(revenue) as all_lines_realised_value,
+        sum(discount_cost) as all_lines_discount_cost
     from order_lines
     group by order_month, segment
 ),
@@ -92,8 +92,8 @@ churn_values as (
         churn_month as month_start_date,
         segment,
         count(distinct customer_id) as churned_customers,
-        sum(revenue_12m_eur) as churned_revenue_12m_eur,
-        sum(lost_contract_value_12m_eur) as churned_contract_value_12m_eur
+        sum(revenue_12m) as churned_revenue_12m,
+        sum(lost_contract_value_12m) as churned_contract_value_12m
     from churned_terms
     group by churn_month, segment
 ),
@@ -149,20 +149,20 @@ joined as (
         coalesce(survey_counts.ces_easy, 0) as ces_easy,
         coalesce(survey_counts.ces_score_sum, 0) as ces_score_sum,
         coalesce(order_values.completed_order_lines, 0) as completed_order_lines,
-        coalesce(order_values.list_value_eur, 0) as list_value_eur,
-        coalesce(order_values.revenue_eur, 0) as revenue_eur,
-        coalesce(order_values.discount_cost_eur, 0) as discount_cost_eur,
-        coalesce(order_values.costed_revenue_eur, 0) as costed_revenue_eur,
-        coalesce(order_values.cost_eur, 0) as cost_eur,
+        coalesce(order_values.list_value, 0) as list_value,
+        coalesce(order_values.revenue, 0) as revenue,
+        coalesce(order_values.discount_cost, 0) as discount_cost,
+        coalesce(order_values.costed_revenue, 0) as costed_revenue,
+        coalesce(order_values.cost, 0) as cost,
         coalesce(order_values.completed_lines_without_cost, 0) as completed_lines_without_cost,
         coalesce(order_values.order_lines, 0) as order_lines,
-        coalesce(order_values.all_lines_list_value_eur, 0) as all_lines_list_value_eur,
-        coalesce(order_values.all_lines_realised_value_eur, 0) as all_lines_realised_value_eur,
-        coalesce(order_values.all_lines_discount_cost_eur, 0) as all_lines_discount_cost_eur,
+        coalesce(order_values.all_lines_list_value, 0) as all_lines_list_value,
+        coalesce(order_values.all_lines_realised_value, 0) as all_lines_realised_value,
+        coalesce(order_values.all_lines_discount_cost, 0) as all_lines_discount_cost,
         coalesce(churn_values.churned_customers, 0) as churned_customers,
-        coalesce(churn_values.churned_revenue_12m_eur, 0) as churned_revenue_12m_eur,
-        coalesce(churn_values.churned_contract_value_12m_eur, 0)
-            as churned_contract_value_12m_eur
+        coalesce(churn_values.churned_revenue_12m, 0) as churned_revenue_12m,
+        coalesce(churn_values.churned_contract_value_12m, 0)
+            as churned_contract_value_12m
     from grid
     left join survey_counts
         on
@@ -206,37 +206,37 @@ final as (
         {{ cx_ces_share('joined.ces_easy', 'joined.ces_respondents') }} as ces_easy_share,
         -- the cost of discounts, on completed orders
         cast(joined.completed_order_lines as {{ dbt.type_bigint() }}) as completed_order_lines,
-        cast(joined.list_value_eur as decimal(38, 4)) as list_value_eur,
-        cast(joined.revenue_eur as decimal(38, 4)) as revenue_eur,
-        cast(joined.discount_cost_eur as decimal(38, 4)) as discount_cost_eur,
+        cast(joined.list_value as decimal(38, 4)) as list_value,
+        cast(joined.revenue as decimal(38, 4)) as revenue,
+        cast(joined.discount_cost as decimal(38, 4)) as discount_cost,
         case
-            when joined.list_value_eur > 0
+            when joined.list_value > 0
                 then
-                    {{ cx_as_double('joined.revenue_eur') }}
-                    / {{ cx_as_double('joined.list_value_eur') }}
+                    {{ cx_as_double('joined.revenue') }}
+                    / {{ cx_as_double('joined.list_value') }}
         end as price_realisation,
-        cast(joined.cost_eur as decimal(38, 4)) as cost_eur,
-        cast(joined.costed_revenue_eur - joined.cost_eur as decimal(38, 4)) as margin_eur,
+        cast(joined.cost as decimal(38, 4)) as cost,
+        cast(joined.costed_revenue - joined.cost as decimal(38, 4)) as margin,
         case
-            when joined.revenue_eur > 0
+            when joined.revenue > 0
                 then
-                    100 * {{ cx_as_double('joined.costed_revenue_eur') }}
-                    / {{ cx_as_double('joined.revenue_eur') }}
+                    100 * {{ cx_as_double('joined.costed_revenue') }}
+                    / {{ cx_as_double('joined.revenue') }}
         end as margin_coverage_share,
         cast(joined.completed_lines_without_cost as {{ dbt.type_bigint() }})
             as completed_lines_without_cost,
         -- every line, cancelled and returned orders included
         cast(joined.order_lines as {{ dbt.type_bigint() }}) as order_lines,
-        cast(joined.all_lines_list_value_eur as decimal(38, 4)) as all_lines_list_value_eur,
-        cast(joined.all_lines_realised_value_eur as decimal(38, 4))
-            as all_lines_realised_value_eur,
-        cast(joined.all_lines_discount_cost_eur as decimal(38, 4))
-            as all_lines_discount_cost_eur,
-        -- churned contract customers, count and euros
+        cast(joined.all_lines_list_value as decimal(38, 4)) as all_lines_list_value,
+        cast(joined.all_lines_realised_value as decimal(38, 4))
+            as all_lines_realised_value,
+        cast(joined.all_lines_discount_cost as decimal(38, 4))
+            as all_lines_discount_cost,
+        -- churned contract customers, count and money
         cast(joined.churned_customers as {{ dbt.type_bigint() }}) as churned_customers,
-        cast(joined.churned_revenue_12m_eur as decimal(38, 4)) as churned_revenue_12m_eur,
-        cast(joined.churned_contract_value_12m_eur as decimal(38, 4))
-            as churned_contract_value_12m_eur,
+        cast(joined.churned_revenue_12m as decimal(38, 4)) as churned_revenue_12m,
+        cast(joined.churned_contract_value_12m as decimal(38, 4))
+            as churned_contract_value_12m,
         as_of.as_of_date
     from joined
     cross join as_of

@@ -24,7 +24,7 @@ terms as (
 ),
 
 as_of as (
-    select * from {{ ref('int_journey_as_of') }}
+    select * from {{ ref('int_observation_date') }}
 ),
 
 complaints_ranked as (

@@ -10,7 +10,7 @@ final as (
         customer_id,
         deal_type,
         deal_status,
-        amount_eur,
+        amount,
         created_at,
         closed_at,
         loaded_at

@@ -10,9 +10,9 @@ final as (
         order_id,
         product_id,
         quantity,
-        list_price_eur,
-        realised_price_eur,
-        unit_cost_eur,
+        list_price,
+        realised_price,
+        unit_cost,
         loaded_at
     from base
     where

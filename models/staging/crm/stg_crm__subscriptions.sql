@@ -11,7 +11,7 @@ final as (
         plan_name,
         start_date,
         end_date,
-        monthly_fee_eur,
+        monthly_fee,
         cancelled_at,
         previous_subscription_id,
         loaded_at

@@ -22,8 +22,8 @@ parsed as (
         {{ cx_id('customer_id') }} as customer_id,
         {{ cx_code('deal_type') }} as deal_type,
         {{ cx_code('status') }} as deal_status,
-        {{ cx_decimal('amount') }} as amount_eur,
-        {{ cx_text('amount') }} as amount_eur_text,
+        {{ cx_decimal('amount') }} as amount,
+        {{ cx_text('amount') }} as amount_text,
         {{ cx_timestamp('created_at') }} as created_at,
         {{ cx_text('created_at') }} as created_at_text,
         {{ cx_timestamp('closed_at') }} as closed_at,
@@ -45,7 +45,7 @@ validated as (
                 or parsed.created_at_text is null
                 or parsed.loaded_at_text is null
                 then 'missing_required'
-            when {{ cx_invalid('parsed.amount_eur') }} then 'invalid_number'
+            when {{ cx_invalid('parsed.amount') }} then 'invalid_number'
             when
                 {{ cx_invalid('parsed.created_at') }}
                 or {{ cx_invalid('parsed.closed_at') }}
@@ -55,7 +55,7 @@ validated as (
                 parsed.deal_type not in ('quote', 'demo', 'trial')
                 or parsed.deal_status not in ('open', 'won', 'lost')
                 then 'invalid_value'
-            when parsed.amount_eur < 0 then 'out_of_range'
+            when parsed.amount < 0 then 'out_of_range'
             when
                 {{ cx_is_future('parsed.created_at', 'parsed.loaded_at') }}
                 or {{ cx_is_future('parsed.closed_at', 'parsed.loaded_at') }}

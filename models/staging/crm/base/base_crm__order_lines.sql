@@ -23,12 +23,12 @@ parsed as (
         {{ cx_id('product_id') }} as product_id,
         {{ cx_integer('quantity') }} as quantity,
         {{ cx_text('quantity') }} as quantity_text,
-        {{ cx_decimal('list_price', 18, 4) }} as list_price_eur,
-        {{ cx_text('list_price') }} as list_price_eur_text,
-        {{ cx_decimal('realised_price', 18, 4) }} as realised_price_eur,
-        {{ cx_text('realised_price') }} as realised_price_eur_text,
-        {{ cx_decimal('unit_cost', 18, 4) }} as unit_cost_eur,
-        {{ cx_text('unit_cost') }} as unit_cost_eur_text,
+        {{ cx_decimal('list_price', 18, 4) }} as list_price,
+        {{ cx_text('list_price') }} as list_price_text,
+        {{ cx_decimal('realised_price', 18, 4) }} as realised_price,
+        {{ cx_text('realised_price') }} as realised_price_text,
+        {{ cx_decimal('unit_cost', 18, 4) }} as unit_cost,
+        {{ cx_text('unit_cost') }} as unit_cost_text,
         {{ cx_timestamp('loaded_at') }} as loaded_at,
         {{ cx_text('loaded_at') }} as loaded_at_text
     from source
@@ -42,22 +42,22 @@ validated as (
             when
                 parsed.order_id is null
                 or parsed.quantity_text is null
-                or parsed.list_price_eur_text is null
-                or parsed.realised_price_eur_text is null
+                or parsed.list_price_text is null
+                or parsed.realised_price_text is null
                 or parsed.loaded_at_text is null
                 then 'missing_required'
             when
                 {{ cx_invalid('parsed.quantity') }}
-                or {{ cx_invalid('parsed.list_price_eur') }}
-                or {{ cx_invalid('parsed.realised_price_eur') }}
-                or {{ cx_invalid('parsed.unit_cost_eur') }}
+                or {{ cx_invalid('parsed.list_price') }}
+                or {{ cx_invalid('parsed.realised_price') }}
+                or {{ cx_invalid('parsed.unit_cost') }}
                 then 'invalid_number'
             when {{ cx_invalid('parsed.loaded_at') }} then 'invalid_timestamp'
             when
                 parsed.quantity <= 0
-                or parsed.list_price_eur < 0
-                or parsed.realised_price_eur < 0
-                or parsed.unit_cost_eur < 0
+                or parsed.list_price < 0
+                or parsed.realised_price < 0
+                or parsed.unit_cost < 0
                 then 'out_of_range'
             when orders.order_id is null then 'unknown_order'
         end as reject_reason

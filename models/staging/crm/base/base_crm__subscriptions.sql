@@ -25,8 +25,8 @@ parsed as (
         {{ cx_text('start_date') }} as start_date_text,
         {{ cx_date('end_date') }} as end_date,
         {{ cx_text('end_date') }} as end_date_text,
-        {{ cx_decimal('monthly_fee') }} as monthly_fee_eur,
-        {{ cx_text('monthly_fee') }} as monthly_fee_eur_text,
+        {{ cx_decimal('monthly_fee') }} as monthly_fee,
+        {{ cx_text('monthly_fee') }} as monthly_fee_text,
         {{ cx_timestamp('cancelled_at') }} as cancelled_at,
         {{ cx_text('cancelled_at') }} as cancelled_at_text,
         {{ cx_id('previous_subscription_id') }} as previous_subscription_id,
@@ -44,17 +44,17 @@ validated as (
                 parsed.customer_id is null
                 or parsed.start_date_text is null
                 or parsed.end_date_text is null
-                or parsed.monthly_fee_eur_text is null
+                or parsed.monthly_fee_text is null
                 or parsed.loaded_at_text is null
                 then 'missing_required'
-            when {{ cx_invalid('parsed.monthly_fee_eur') }} then 'invalid_number'
+            when {{ cx_invalid('parsed.monthly_fee') }} then 'invalid_number'
             when
                 {{ cx_invalid('parsed.start_date') }}
                 or {{ cx_invalid('parsed.end_date') }}
                 or {{ cx_invalid('parsed.cancelled_at') }}
                 or {{ cx_invalid('parsed.loaded_at') }}
                 then 'invalid_timestamp'
-            when parsed.monthly_fee_eur < 0 then 'out_of_range'
+            when parsed.monthly_fee < 0 then 'out_of_range'
             -- terms are signed ahead, so only the notice date cannot lie in the future
             when {{ cx_is_future('parsed.cancelled_at', 'parsed.loaded_at') }} then 'future_timestamp'
             when parsed.end_date < parsed.start_date then 'inconsistent_dates'
