@@ -23,6 +23,8 @@ class Column:
     name: str
     type: str  # logical type: string, integer, decimal, boolean, timestamp, date
     description: str
+    # A required column must be in the file and filled; an optional one may be empty,
+    # or left out of the file altogether (staging then reads it as empty).
     required: bool = True
     pii: bool = False
 
@@ -110,35 +112,51 @@ TABLES: tuple[Table, ...] = (
         C("customer_id", "string", "Customer the deal is with."),
         C("deal_type", "string", "quote, demo or trial."),
         C("status", "string", "open, won or lost."),
-        C("amount", "decimal", "Expected or won value in the reporting currency.", required=False),
+        C("amount", "decimal", "Expected or won value.", required=False),
         C("created_at", "timestamp", "When the deal was opened."),
         C("closed_at", "timestamp", "When it was won or lost; empty while open.",
+          required=False),
+        C("currency", "string", "ISO 4217 code of the amount; empty means the reporting "
+          "currency (var cx_currency); another currency is rejected (other_currency).",
           required=False),
     ),
     _t(
         "crm", "orders",
-        "Orders (purchase stage). Money is on the order lines.",
+        "Orders (purchase stage), returns and credit notes, and bills of contract terms. "
+        "Money is on the order lines.",
         "order_id",
         C("order_id", "string", "CRM key of the order."),
         C("customer_id", "string", "Customer who ordered."),
-        C("ordered_at", "timestamp", "When the order was placed."),
+        C("ordered_at", "timestamp", "When the order was placed (for a return or credit "
+          "note: when the credit was issued)."),
         C("channel", "string", "web, sales_rep, partner or phone.", required=False),
-        C("status", "string", "completed, cancelled or returned."),
+        C("status", "string", "completed, cancelled or returned. A cancelled or returned "
+          "order earned nothing; a return of part of a completed order is a `return` or "
+          "`credit_note` order, or lines with a negative quantity."),
+        C("order_type", "string", "`order` (empty means order), `return`, `credit_note` or "
+          "`contract_billing` (a bill of a contract term, e.g. a monthly invoice). Every "
+          "line of a return or credit note is a return, whatever the sign of its "
+          "quantity.", required=False),
+        C("original_order_id", "string", "For a return or credit note: the order it "
+          "credits, when the source system links them.", required=False),
+        C("subscription_id", "string", "The contract term this order bills; set, the order "
+          "is contract billing, not a one-off purchase.", required=False),
+        C("currency", "string", "ISO 4217 code of the order's amounts; empty means the "
+          "reporting currency (var cx_currency). An order in another currency is "
+          "rejected (other_currency), never summed with the rest.", required=False),
     ),
     _t(
         "crm", "order_lines",
         "Order lines with list (target) and realised unit price and unit cost, in the "
-        "reporting currency.",
+        "order's currency. A negative quantity is a returned quantity.",
         "order_line_id",
         C("order_line_id", "string", "CRM key of the line."),
         C("order_id", "string", "Order the line belongs to."),
         C("product_id", "string", "Product key.", required=False),
-        C("quantity", "integer", "Units sold; positive."),
-        C("list_price", "decimal", "List (target) unit price in the reporting currency; >= 0."),
-        C("realised_price", "decimal", "Unit price actually charged in the reporting "
-          "currency, after discount; >= 0."),
-        C("unit_cost", "decimal", "Unit cost in the reporting currency, for margin.",
-          required=False),
+        C("quantity", "integer", "Units sold (positive) or returned (negative); not 0."),
+        C("list_price", "decimal", "List (target) unit price; >= 0."),
+        C("realised_price", "decimal", "Unit price actually charged, after discount; >= 0."),
+        C("unit_cost", "decimal", "Unit cost, for margin.", required=False),
     ),
     _t(
         "crm", "subscriptions",
@@ -150,11 +168,14 @@ TABLES: tuple[Table, ...] = (
         C("plan", "string", "Plan name, e.g. basic, pro, enterprise.", required=False),
         C("start_date", "date", "First day of the term."),
         C("end_date", "date", "Last day of the term (contract end)."),
-        C("monthly_fee", "decimal", "Recurring fee per month in the reporting currency; >= 0."),
+        C("monthly_fee", "decimal", "Recurring fee per month; >= 0."),
         C("cancelled_at", "timestamp", "When the customer gave notice; empty if not.",
           required=False),
         C("previous_subscription_id", "string", "Term this one renews; empty for a first "
           "term.", required=False),
+        C("currency", "string", "ISO 4217 code of the fee; empty means the reporting "
+          "currency (var cx_currency); another currency is rejected (other_currency).",
+          required=False),
     ),
     _t(
         "crm", "tickets",
@@ -228,6 +249,9 @@ TABLES: tuple[Table, ...] = (
 )
 
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+# The one table every export must have: everything else is about customers. Any other
+# table may be missing (declared absent) or empty, and the warehouse still builds.
+REQUIRED_TABLES: tuple[str, ...] = ("customers",)
 SOURCES: tuple[str, ...] = tuple(dict.fromkeys(t.source for t in TABLES))
 
 # Controlled vocabularies that staging enforces (row rejected otherwise).
@@ -238,6 +262,8 @@ QUESTION_SCALES: dict[str, tuple[int, int]] = {
     "ces": (1, 7),
     "expectation": (1, 5),
 }
+ORDER_STATUSES = ("completed", "cancelled", "returned")
+ORDER_TYPES = ("order", "return", "credit_note", "contract_billing")
 EVENT_TYPES = (
     "page_view", "share", "comment", "review", "download", "login", "form_fill",
     "referral_click",
@@ -252,14 +278,21 @@ REJECT_REASONS: dict[str, str] = {
     "invalid_number": "text where a number belongs",
     "invalid_timestamp": "a date or timestamp that cannot be parsed",
     "invalid_value": "a value outside the column's vocabulary (stage, question type, "
-                     "event type, boolean)",
-    "out_of_range": "a number outside its allowed range (scores, negative prices or "
-                    "quantities)",
+                     "event type, order type, boolean, currency code)",
+    "other_currency": "an amount in a currency other than the reporting currency (var "
+                      "cx_currency); converting it would need exchange rates the data "
+                      "does not carry",
+    "out_of_range": "a number outside its allowed range (scores, negative prices, a zero "
+                    "quantity)",
     "future_timestamp": "a timestamp after the row's own export time (loaded_at)",
     "inconsistent_dates": "an end before its start (closed before created, resolved before "
                           "opened, term end before term start)",
-    "unknown_customer": "references a customer that is not in the CRM (after staging)",
-    "unknown_order": "an order line whose order is not in the CRM (after staging)",
+    "unknown_customer": "references a customer that is not in the CRM export at all",
+    "rejected_customer": "references a customer whose own row was rejected (see its reason "
+                         "in stg_crm__customers_rejected)",
+    "unknown_order": "an order line whose order is not in the CRM export at all",
+    "rejected_order": "an order line whose order was rejected (see its reason in "
+                      "stg_crm__orders_rejected)",
 }
 
 
