@@ -11,7 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from cx_value.raw_files import FORMATS, RawDataError, check_folder, detect_format, load_folder
+from cx_value.raw_files import (
+    FORMATS,
+    RawDataError,
+    absent_tables,
+    check_folder,
+    detect_format,
+    load_folder,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 contract_app = typer.Typer(no_args_is_help=True, help="The raw-data contract.")
@@ -70,30 +77,81 @@ def generate(
     console.print(f"written to {out}")
 
 
+AbsentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--absent",
+        help="Raw tables the company does not have, comma-separated (e.g. events,tickets): "
+        "read as empty. Without it a missing file is an error. Also CX_ABSENT_TABLES.",
+    ),
+]
+
+
+def _absent(option: str | None, dbt_vars: dict | None = None) -> tuple[str, ...]:
+    """Absent tables from --absent, the var cx_absent_tables or CX_ABSENT_TABLES."""
+    declared = option
+    if declared is None and dbt_vars and "cx_absent_tables" in dbt_vars:
+        value = dbt_vars["cx_absent_tables"]
+        declared = ",".join(value) if isinstance(value, list) else str(value or "")
+    if declared is None:
+        declared = os.environ.get("CX_ABSENT_TABLES", "")
+    try:
+        return absent_tables(declared)
+    except RawDataError as exc:
+        _fail(exc.problems)
+        raise AssertionError("unreachable") from exc
+
+
 @app.command()
 def check(
     raw_dir: Annotated[Path, typer.Argument(help="Folder of <table>.csv or <table>.parquet.")],
     file_format: Annotated[
         str | None, typer.Option("--format", callback=_format_option, help="csv or parquet.")
     ] = None,
+    absent: AbsentOption = None,
 ) -> None:
-    """Check a folder of raw files against the contract: every file, every column."""
+    """Check a folder of raw files against the contract: every file, every column; say
+    which areas each table feeds and which marts will be empty."""
+    from cx_value.coverage import areas_fed, describe_needs, empty_marts
+
+    declared = _absent(absent)
     try:
-        checked = check_folder(raw_dir, file_format)  # type: ignore[arg-type]
+        checked = check_folder(raw_dir, file_format, declared)  # type: ignore[arg-type]
     except RawDataError as exc:
         _fail(exc.problems)
         return
+    feeds = areas_fed(PROJECT_ROOT)
     table = RichTable(title=f"{raw_dir}: meets the raw-data contract")
     table.add_column("raw table")
     table.add_column("file")
     table.add_column("rows", justify="right")
-    table.add_column("ignored extra columns")
+    table.add_column("feeds")
+    table.add_column("notes")
     for item in checked:
+        notes = []
+        if item.missing_optional_columns:
+            notes.append("read as empty: " + ", ".join(item.missing_optional_columns))
+        if item.extra_columns:
+            notes.append("ignored: " + ", ".join(item.extra_columns))
         table.add_row(
-            item.table.qualified_name, item.path.name, f"{item.rows:,}",
-            ", ".join(item.extra_columns),
+            item.table.qualified_name,
+            "declared absent" if item.path is None else item.path.name,
+            f"{item.rows:,}",
+            ", ".join(feeds.get(item.table.name, ())),
+            "; ".join(notes),
         )
     console.print(table)
+    observed = [item.table.name for item in checked if item.rows > 0]
+    unmet = describe_needs(empty_marts(PROJECT_ROOT, observed))
+    if unmet:
+        empty = RichTable(title="Marts that will be empty (the rows they need are not there)")
+        empty.add_column("mart")
+        empty.add_column("why")
+        for name, why in unmet.items():
+            empty.add_row(name, why)
+        console.print(empty)
+    else:
+        console.print("every mart has the tables its rows need")
 
 
 @app.command()
@@ -104,18 +162,41 @@ def load(
     file_format: Annotated[
         str | None, typer.Option("--format", callback=_format_option, help="csv or parquet.")
     ] = None,
+    absent: AbsentOption = None,
 ) -> None:
     """Check a raw folder, then load it into warehouse tables in one transaction."""
+    declared = _absent(absent)
     try:
-        checked = load_folder(raw_dir, database, schema, file_format)  # type: ignore[arg-type]
+        checked = load_folder(  # type: ignore[arg-type]
+            raw_dir, database, schema, file_format, declared
+        )
     except RawDataError as exc:
         _fail(exc.problems)
         return
     total = sum(item.rows for item in checked)
+    loaded = [item for item in checked if item.path is not None]
+    hint = f"CX_RAW_MODE=tables CX_RAW_SCHEMA={schema}"
+    if declared:
+        hint += f" CX_ABSENT_TABLES={','.join(declared)}"
     console.print(
-        f"loaded {len(checked)} raw tables ({total:,} rows) into {database} schema {schema}; "
-        f"build with CX_RAW_MODE=tables CX_RAW_SCHEMA={schema}"
+        f"loaded {len(loaded)} raw tables ({total:,} rows) into {database} schema {schema}; "
+        f"build with {hint}"
     )
+
+
+def _parse_vars(text: str | None) -> dict:
+    """The --vars argument as a mapping (YAML or JSON, as dbt takes it)."""
+    import yaml
+
+    if not text:
+        return {}
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise typer.BadParameter(f"--vars is not YAML or JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise typer.BadParameter("--vars must be a mapping, e.g. '{cx_as_of: 2025-06-30}'")
+    return parsed
 
 
 @app.command()
@@ -127,31 +208,53 @@ def build(
     file_format: Annotated[
         str | None, typer.Option("--format", callback=_format_option, help="csv or parquet.")
     ] = None,
+    absent: AbsentOption = None,
+    dbt_vars: Annotated[
+        str | None,
+        typer.Option(
+            "--vars",
+            help="dbt vars as YAML or JSON, e.g. '{cx_as_of: 2025-06-30, cx_currency: GBP}'.",
+        ),
+    ] = None,
     select: Annotated[str | None, typer.Option(help="dbt node selection.")] = None,
+    exclude: Annotated[str | None, typer.Option(help="dbt nodes to leave out.")] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models.")] = False,
 ) -> None:
     """Run `dbt build`; with --raw-dir the folder is checked first, so a bad file stops
     the run before any model is touched."""
+    import json
+
     from cx_value.dbt_runner import run_dbt
 
+    parsed_vars = _parse_vars(dbt_vars)
+    declared = _absent(absent, parsed_vars)
     if raw_dir is not None:
         try:
             fmt = file_format or detect_format(raw_dir)
-            check_folder(raw_dir, fmt)  # type: ignore[arg-type]
+            check_folder(raw_dir, fmt, declared)  # type: ignore[arg-type]
         except RawDataError as exc:
             _fail(exc.problems)
             return
         os.environ["CX_RAW_MODE"] = "files"
         os.environ["CX_RAW_DIR"] = str(raw_dir.resolve())
         os.environ["CX_RAW_FORMAT"] = fmt
+    os.environ["CX_ABSENT_TABLES"] = ",".join(declared)
     database = Path(os.environ.get("CX_DUCKDB_PATH", DEFAULT_DATABASE))
     database.parent.mkdir(parents=True, exist_ok=True)
     args = ["build"]
+    if parsed_vars:
+        args += ["--vars", json.dumps(parsed_vars, default=str)]
     if select:
         args += ["--select", select]
+    if exclude:
+        args += ["--exclude", exclude]
     if full_refresh:
         args.append("--full-refresh")
     if not run_dbt(args, PROJECT_ROOT):
+        err_console.print(
+            "[bold red]build failed[/]: see the errors above; `cx-value summary` lists what "
+            "failed and what was skipped"
+        )
         raise typer.Exit(code=1)
 
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cx_value.contract import REJECT_REASONS, SOURCES, TABLES, Column, Table
+from cx_value.contract import (
+    ORDER_STATUSES,
+    ORDER_TYPES,
+    REJECT_REASONS,
+    REQUIRED_TABLES,
+    SOURCES,
+    TABLES,
+    Column,
+    Table,
+)
 
 HEADER = "# Rendered from cx_value/contract.py by `cx-value contract render`: edit the contract.\n"
 
@@ -104,8 +113,11 @@ def render_markdown() -> str:
         "<!-- Rendered from cx_value/contract.py by `cx-value contract render`. -->",
         "",
         "The tables cx-value reads, per source system. Every column may arrive as text; "
-        "the type is what staging casts it to. A file or table must have every column "
-        "listed (optional columns may be empty); extra columns are ignored. Ids are "
+        "the type is what staging casts it to. A file or table must have every required "
+        "column; optional columns may be empty or left out (staging reads a missing one as "
+        "empty); extra columns are ignored. Every table but `customers` may be missing "
+        "from an export altogether when it is declared absent (`--absent` or the var "
+        "`cx_absent_tables`); a header-only file is an empty table. Ids are "
         "trimmed and lower-cased, timestamps are converted to UTC (a value without an "
         "offset is taken as UTC), and personal columns are pseudonymised in staging.",
         "",
@@ -150,6 +162,48 @@ def render_markdown() -> str:
     return "\n".join(out)
 
 
+def render_sql_macro() -> str:
+    """macros/raw/cx_contract.sql: the contract's tables and columns for the SQL side."""
+    lines = [
+        "{#",
+        "    Rendered from cx_value/contract.py by `cx-value contract render`: edit the",
+        "    contract, not this file. The raw tables, their key and their columns, for the",
+        "    macros and models that treat every raw table alike (cx_source reads exactly",
+        "    these columns; optional ones may be missing from a file or table).",
+        "#}",
+        "{% macro cx_raw_tables() -%}",
+        "    {{ return([",
+    ]
+    for table in TABLES:
+        required = ", ".join(f"'{c}'" for c in table.required_columns)
+        columns = ", ".join(f"'{c}'" for c in table.column_names)
+        lines += [
+            f"        {{'source': '{table.source}', 'table': '{table.name}', "
+            f"'key': '{table.primary_key}',",
+            f"         'columns': [{columns}],",
+            f"         'required_columns': [{required}]}},",
+        ]
+    lines += [
+        "    ]) }}",
+        "{%- endmacro %}",
+        "",
+        "{# Tables every export must have; any other may be declared absent. #}",
+        "{% macro cx_required_tables() -%}",
+        "    {{ return([" + ", ".join(f"'{t}'" for t in REQUIRED_TABLES) + "]) }}",
+        "{%- endmacro %}",
+        "",
+        "{% macro cx_order_types() -%}",
+        "    {{ return([" + ", ".join(f"'{t}'" for t in ORDER_TYPES) + "]) }}",
+        "{%- endmacro %}",
+        "",
+        "{% macro cx_order_statuses() -%}",
+        "    {{ return([" + ", ".join(f"'{t}'" for t in ORDER_STATUSES) + "]) }}",
+        "{%- endmacro %}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def rendered_files(root: Path) -> dict[Path, str]:
     """Every rendered file, by path under the project root."""
     files = {
@@ -157,6 +211,7 @@ def rendered_files(root: Path) -> dict[Path, str]:
     }
     files[root / "seeds" / "demo" / "_demo__seeds.yml"] = render_seeds()
     files[root / "docs" / "raw_data_contract.md"] = render_markdown()
+    files[root / "macros" / "raw" / "cx_contract.sql"] = render_sql_macro()
     return files
 
 

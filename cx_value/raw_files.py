@@ -1,20 +1,26 @@
 """Check a folder of raw files against the contract, and load it into the warehouse.
 
-File-level problems (a missing file, a missing column, a file that cannot be read)
-stop everything before anything is written, with a message that names the file
-and the column. Row-level problems are not looked at here: staging rejects those
-rows with a reason.
+File-level problems (a missing file, a missing required column, a file that cannot
+be read) stop everything before anything is written, with a message that names the
+file and the column. Row-level problems are not looked at here: staging rejects
+those rows with a reason.
+
+A company that has no such data declares the table absent (``absent``); every table
+but ``customers`` may be. A forgotten file is still an error: only a declaration
+turns a missing file into an empty table. Optional columns may be left out of a
+file; staging reads them as empty.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 
-from cx_value.contract import TABLES, Table
+from cx_value.contract import REQUIRED_TABLES, TABLES, TABLES_BY_NAME, Table
 
 RawFormat = Literal["csv", "parquet"]
 FORMATS: tuple[RawFormat, ...] = ("parquet", "csv")
@@ -30,12 +36,46 @@ class RawDataError(Exception):
 
 @dataclass(frozen=True)
 class CheckedTable:
-    """A raw file that meets the contract."""
+    """A raw table that meets the contract: a file, or a table declared absent."""
 
     table: Table
-    path: Path
+    path: Path | None  # None when the table is declared absent
     rows: int
-    extra_columns: tuple[str, ...]
+    extra_columns: tuple[str, ...] = ()
+    missing_optional_columns: tuple[str, ...] = ()
+
+    @property
+    def is_absent(self) -> bool:
+        return self.path is None
+
+
+def absent_tables(names: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Normalise a declaration of absent tables (``events``, ``web.events``, a comma list).
+
+    Raises RawDataError for an unknown table or one that every export needs.
+    """
+    if names is None:
+        return ()
+    if isinstance(names, str):
+        names = names.split(",")
+    problems: list[str] = []
+    absent: list[str] = []
+    for raw in names:
+        name = raw.strip().lower().split(".")[-1]
+        if not name:
+            continue
+        if name not in TABLES_BY_NAME:
+            problems.append(
+                f"cannot declare {raw.strip()!r} absent: not a raw table "
+                f"(known: {', '.join(TABLES_BY_NAME)})"
+            )
+        elif name in REQUIRED_TABLES:
+            problems.append(f"cannot declare {name!r} absent: every export needs it")
+        elif name not in absent:
+            absent.append(name)
+    if problems:
+        raise RawDataError(problems)
+    return tuple(absent)
 
 
 def detect_format(raw_dir: Path) -> RawFormat:
@@ -57,8 +97,15 @@ def reader_sql(path: Path, fmt: RawFormat) -> str:
     return f"read_parquet('{literal}')"
 
 
-def check_folder(raw_dir: Path, fmt: RawFormat | None = None) -> list[CheckedTable]:
-    """Check every contract table's file in ``raw_dir``; raise RawDataError listing all problems."""
+def check_folder(
+    raw_dir: Path, fmt: RawFormat | None = None, absent: Iterable[str] | str | None = None
+) -> list[CheckedTable]:
+    """Check every contract table's file in ``raw_dir``; raise RawDataError listing all problems.
+
+    Tables named in ``absent`` need no file (and must not have one: a declaration and a
+    file contradict each other).
+    """
+    absent_names = absent_tables(absent)
     fmt = fmt or detect_format(raw_dir)
     problems: list[str] = []
     checked: list[CheckedTable] = []
@@ -66,8 +113,23 @@ def check_folder(raw_dir: Path, fmt: RawFormat | None = None) -> list[CheckedTab
     try:
         for table in TABLES:
             path = raw_dir / f"{table.name}.{fmt}"
+            if table.name in absent_names:
+                if path.exists():
+                    problems.append(
+                        f"{path}: raw table {table.qualified_name} is declared absent but "
+                        "its file is there; drop the declaration or the file"
+                    )
+                else:
+                    checked.append(CheckedTable(table, None, 0))
+                continue
             if not path.is_file():
-                problems.append(f"{path}: missing file for raw table {table.qualified_name}")
+                hint = (
+                    "" if table.name in REQUIRED_TABLES
+                    else f" (if the company has no such data, declare it: --absent {table.name})"
+                )
+                problems.append(
+                    f"{path}: missing file for raw table {table.qualified_name}{hint}"
+                )
                 continue
             try:
                 columns = [
@@ -81,15 +143,23 @@ def check_folder(raw_dir: Path, fmt: RawFormat | None = None) -> list[CheckedTab
                 problems.append(f"{path}: cannot be read as {fmt}: {first_line}")
                 continue
             present = {c.strip().lower() for c in columns}
-            missing = [c for c in table.column_names if c not in present]
+            missing = [c for c in table.required_columns if c not in present]
             if missing:
                 problems.append(
                     f"{path}: missing column{'s' if len(missing) > 1 else ''} "
                     f"{', '.join(missing)} (raw table {table.qualified_name})"
                 )
                 continue
+            row_count = int(rows[0]) if rows else 0
+            if table.name in REQUIRED_TABLES and row_count == 0:
+                problems.append(
+                    f"{path}: raw table {table.qualified_name} has no rows; every other table "
+                    "is about its customers, so there is nothing to build"
+                )
+                continue
             extra = tuple(c for c in columns if c.strip().lower() not in table.column_names)
-            checked.append(CheckedTable(table, path, int(rows[0]) if rows else 0, extra))
+            optional_missing = tuple(c for c in table.column_names if c not in present)
+            checked.append(CheckedTable(table, path, row_count, extra, optional_missing))
     finally:
         con.close()
     if problems:
@@ -98,22 +168,34 @@ def check_folder(raw_dir: Path, fmt: RawFormat | None = None) -> list[CheckedTab
 
 
 def load_folder(
-    raw_dir: Path, database: Path, schema: str = "raw", fmt: RawFormat | None = None
+    raw_dir: Path,
+    database: Path,
+    schema: str = "raw",
+    fmt: RawFormat | None = None,
+    absent: Iterable[str] | str | None = None,
 ) -> list[CheckedTable]:
     """Check ``raw_dir`` and copy every raw table into ``schema`` of ``database``.
 
     All tables are replaced in one transaction: either every table is loaded or the
-    database is left exactly as it was.
+    database is left exactly as it was. A table declared absent is not created (and an
+    old copy of it is dropped, so a later build cannot read stale rows); build with
+    the same declaration.
     """
     fmt = fmt or detect_format(raw_dir)
-    checked = check_folder(raw_dir, fmt)
+    checked = check_folder(raw_dir, fmt, absent)
     database.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(database))
     try:
         con.execute("begin transaction")
         con.execute(f'create schema if not exists "{schema}"')
         for item in checked:
-            columns = ", ".join(f'"{c}"' for c in item.table.column_names)
+            if item.path is None:
+                con.execute(f'drop table if exists "{schema}"."{item.table.name}"')
+                continue
+            columns = ", ".join(
+                f'"{c}"' for c in item.table.column_names
+                if c not in item.missing_optional_columns
+            )
             con.execute(
                 f'create or replace table "{schema}"."{item.table.name}" as '
                 f"select {columns} from {reader_sql(item.path, fmt)}"

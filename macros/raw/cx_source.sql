@@ -7,17 +7,116 @@
     `dbt build` load the seeds before the staging models that read them (and unit
     tests mock the seed). Otherwise source() is called, so lineage, documentation
     and freshness stay on the declared source, even when files are read in place.
+
+    Exactly the contract's columns come out, in its order: an optional column the
+    file or table leaves out is read as empty, a missing required one stops the
+    model with a message naming the table and the column, extra columns are
+    dropped. A table declared absent (cx_absent_tables) is an empty relation.
 #}
 {% macro cx_source(source_name, table_name) -%}
+    {%- set spec = cx_raw_table(table_name) -%}
     {%- set mode = cx_raw_mode() -%}
+    {#- the dependency is declared even for an absent table, so lineage stays whole -#}
     {%- if mode == 'demo' -%}
-        {{ ref(table_name) }}
-    {%- elif mode == 'files' -%}
-        {%- do source(source_name, table_name) -%}
-        {{ cx_read_raw_file(cx_raw_dir() ~ '/' ~ table_name ~ '.' ~ cx_raw_format(), cx_raw_format()) }}
+        {%- set relation = ref(table_name) -%}
     {%- else -%}
-        {{ source(source_name, table_name) }}
+        {%- set relation = source(source_name, table_name) -%}
     {%- endif -%}
+    {%- if table_name in cx_absent_tables() -%}
+        {{ cx_empty_raw_table(spec) }}
+    {%- else -%}
+        {%- if mode == 'files' -%}
+            {%- set relation = cx_read_raw_file(
+                cx_raw_dir() ~ '/' ~ table_name ~ '.' ~ cx_raw_format(), cx_raw_format()) -%}
+        {%- endif -%}
+        {#- the demo seeds carry every contract column; files and tables may leave out
+            optional ones, so those are looked up when the model runs -#}
+        {%- if mode == 'demo' or not execute -%}
+            {%- set present = spec.columns -%}
+        {%- else -%}
+            {%- set present = cx_relation_columns(relation) -%}
+        {%- endif -%}
+        {%- set missing = [] -%}
+        {%- for column in spec.required_columns if column not in present -%}
+            {%- do missing.append(column) -%}
+        {%- endfor -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(
+                "raw table " ~ source_name ~ "." ~ table_name ~ " (" ~ relation
+                ~ ") has no column " ~ missing | join(', ')
+                ~ ": every required column of the contract must be present "
+                ~ "(docs/raw_data_contract.md)") }}
+        {%- endif -%}
+        (
+            select
+                {%- for column in spec.columns %}
+                    {%- if column in present %}
+                        {{ column }}
+                    {%- else %}
+                        cast(null as {{ dbt.type_string() }}) as {{ column }}
+                    {%- endif %}
+                    {%- if not loop.last %},{% endif %}
+                {%- endfor %}
+            from {{ relation }} as raw_{{ table_name }}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{# The contract entry of one raw table (macros/raw/cx_contract.sql). #}
+{% macro cx_raw_table(table_name) -%}
+    {%- for spec in cx_raw_tables() if spec.table == table_name -%}
+        {{ return(spec) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("unknown raw table '" ~ table_name ~ "'") }}
+{%- endmacro %}
+
+{#
+    Raw tables the company does not have, declared by the var cx_absent_tables (a
+    list, or a comma-separated string) or the environment variable
+    CX_ABSENT_TABLES. Names are table names (`events`) or source.table
+    (`web.events`). A declared table is read as empty, so every model over it
+    builds with zero rows; a table that is merely forgotten still fails.
+#}
+{% macro cx_absent_tables() -%}
+    {%- set declared = var('cx_absent_tables', env_var('CX_ABSENT_TABLES', '')) -%}
+    {%- if declared is string -%}
+        {%- set declared = declared.split(',') -%}
+    {%- endif -%}
+    {%- set known = cx_raw_tables() | map(attribute='table') | list -%}
+    {%- set absent = [] -%}
+    {%- for item in declared if (item | string | trim) != '' -%}
+        {%- set name = (item | string | trim | lower).split('.') | last -%}
+        {%- if name not in known -%}
+            {{ exceptions.raise_compiler_error(
+                "cx_absent_tables names '" ~ item ~ "', which is not a raw table; known: "
+                ~ known | join(', ')) }}
+        {%- endif -%}
+        {%- if name in cx_required_tables() -%}
+            {{ exceptions.raise_compiler_error(
+                "'" ~ name ~ "' cannot be declared absent: every export needs it") }}
+        {%- endif -%}
+        {%- do absent.append(name) -%}
+    {%- endfor -%}
+    {{ return(absent) }}
+{%- endmacro %}
+
+{# An empty relation with the raw table's columns, all text: a table the company does not have. #}
+{% macro cx_empty_raw_table(spec) -%}
+    (
+        select
+            {%- for column in spec.columns %}
+                cast(null as {{ dbt.type_string() }}) as {{ column }}
+                {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        from (select 1 as nothing) as absent_{{ spec.table }}
+        where 1 = 0
+    )
+{%- endmacro %}
+
+{# The lower-cased column names of a relation or a relation expression, from a query of no rows. #}
+{% macro cx_relation_columns(relation) -%}
+    {%- set probe = run_query('select * from ' ~ relation ~ ' as probe where 1 = 0') -%}
+    {{ return(probe.column_names | map('lower') | list) }}
 {%- endmacro %}
 
 {% macro cx_read_raw_file(path, file_format) -%}

@@ -127,3 +127,26 @@
     {%- endfor -%}
     {{ state.cleaned }}
 {%- endmacro %}
+
+{# The reporting currency (var cx_currency), upper-cased ISO 4217 code. #}
+{% macro cx_currency() -%}
+    {%- set code = var('cx_currency', 'EUR') | string | trim | upper -%}
+    {%- if code | length != 3 -%}
+        {{ exceptions.raise_compiler_error(
+            "cx_currency must be a three-letter ISO 4217 code, not '" ~ code ~ "'") }}
+    {%- endif -%}
+    {{ return(code) }}
+{%- endmacro %}
+
+{# True for a three-letter upper-case code (or null: an empty currency is the reporting one). #}
+{% macro cx_is_currency_code(expression) -%}
+    {{ return(adapter.dispatch('cx_is_currency_code', 'cx_value')(expression)) }}
+{%- endmacro %}
+
+{% macro default__cx_is_currency_code(expression) -%}
+    coalesce({{ expression }} rlike '^[A-Z]{3}$', true)
+{%- endmacro %}
+
+{% macro duckdb__cx_is_currency_code(expression) -%}
+    coalesce(regexp_full_match({{ expression }}, '[A-Z]{3}'), true)
+{%- endmacro %}

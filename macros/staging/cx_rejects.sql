@@ -96,3 +96,28 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+{#
+    Every customer id in the raw customers table, and whether it was staged. A child
+    row whose customer is missing from the export is `unknown_customer`; one whose
+    customer's own row was rejected is `rejected_customer`, so the reason points at
+    the defect to fix. One row per id (staged when any copy is valid).
+#}
+{% macro cx_known_customers() -%}
+    select
+        customer_id,
+        max(case when reject_reason is null then 1 else 0 end) = 1 as is_staged
+    from {{ ref('base_crm__customers') }}
+    where customer_id is not null
+    group by customer_id
+{%- endmacro %}
+
+{# The same for orders: `unknown_order` or `rejected_order` for an order line. #}
+{% macro cx_known_orders() -%}
+    select
+        order_id,
+        max(case when reject_reason is null then 1 else 0 end) = 1 as is_staged
+    from {{ ref('base_crm__orders') }}
+    where order_id is not null
+    group by order_id
+{%- endmacro %}

@@ -105,3 +105,70 @@ def test_load_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     con.close()
     # events failed last; every table before it still holds the first load
     assert set(counts.values()) == {2}
+
+
+def test_a_declared_absent_table_needs_no_file_a_forgotten_one_is_named(tmp_path: Path) -> None:
+    _write_csv(tmp_path)
+    (tmp_path / "events.csv").unlink()
+    (tmp_path / "tickets.csv").unlink()
+    with pytest.raises(RawDataError) as err:
+        check_folder(tmp_path, absent="events")
+    # events was declared; tickets was forgotten and is still an error, with the way out
+    assert len(err.value.problems) == 1
+    assert "tickets.csv: missing file" in err.value.problems[0]
+    assert "--absent tickets" in err.value.problems[0]
+    checked = {c.table.name: c for c in check_folder(tmp_path, absent=["web.events", "tickets"])}
+    assert checked["events"].is_absent and checked["events"].rows == 0
+    assert checked["tickets"].is_absent
+    assert not checked["orders"].is_absent and checked["orders"].rows == 2
+
+
+def test_absent_declarations_that_cannot_hold_are_errors(tmp_path: Path) -> None:
+    _write_csv(tmp_path)
+    with pytest.raises(RawDataError, match="every export needs it"):
+        check_folder(tmp_path, absent="customers")
+    with pytest.raises(RawDataError, match="not a raw table"):
+        check_folder(tmp_path, absent="invoices")
+    # a declaration and a file contradict each other
+    with pytest.raises(RawDataError, match="declared absent but its file is there"):
+        check_folder(tmp_path, absent="events")
+
+
+def test_optional_columns_may_be_left_out_required_ones_may_not(tmp_path: Path) -> None:
+    _write_csv(tmp_path, drop=("orders", "currency"))
+    checked = {c.table.name: c for c in check_folder(tmp_path)}
+    assert checked["orders"].missing_optional_columns == ("currency",)
+    _write_csv(tmp_path, drop=("orders", "status"))
+    with pytest.raises(RawDataError, match=r"orders\.csv: missing column status"):
+        check_folder(tmp_path)
+
+
+def test_a_header_only_file_is_an_empty_table_but_customers_must_have_rows(
+    tmp_path: Path,
+) -> None:
+    _write_csv(tmp_path)
+    header = ",".join(TABLES[[t.name for t in TABLES].index("tickets")].column_names)
+    (tmp_path / "tickets.csv").write_text(header + "\n")
+    checked = {c.table.name: c for c in check_folder(tmp_path)}
+    assert checked["tickets"].rows == 0 and not checked["tickets"].is_absent
+    customers = ",".join(TABLES[0].column_names)
+    (tmp_path / "customers.csv").write_text(customers + "\n")
+    with pytest.raises(RawDataError, match="customers has no rows"):
+        check_folder(tmp_path)
+
+
+def test_load_leaves_absent_tables_out_and_drops_stale_copies(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write_csv(raw, rows_per_table=2)
+    database = tmp_path / "wh.duckdb"
+    load_folder(raw, database)
+    (raw / "events.csv").unlink()
+    load_folder(raw, database, absent="events")
+    con = duckdb.connect(str(database), read_only=True)
+    tables = {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'raw'"
+    ).fetchall()}
+    con.close()
+    assert "events" not in tables
+    assert "orders" in tables

@@ -37,7 +37,8 @@ churned_terms as (
 ),
 
 order_revenue as (
-    -- completed add-on orders in the 12 months before the lapse
+    -- completed add-on orders in the 12 months before the lapse, net of returns; bills
+    -- of the contract are left out, its fees are counted from the term below
     select
         churned_terms.subscription_id,
         sum(order_lines.revenue) as order_revenue_12m
@@ -46,6 +47,7 @@ order_revenue as (
         on
             churned_terms.customer_id = order_lines.customer_id
             and order_lines.is_completed
+            and order_lines.revenue_stream = 'one_off'
             and churned_terms.lapsed_at > order_lines.ordered_at
             and {{ dbt.dateadd('month', -12, 'churned_terms.lapsed_at') }}
             <= order_lines.ordered_at

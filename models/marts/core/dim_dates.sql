@@ -1,6 +1,7 @@
 {#
-    The calendar: one row per day from the earliest date in the data to one year
-    after the observation date (contract ends and renewals lie ahead). Generated
+    The calendar: one row per day from the first day of the month of the earliest
+    activity in the data (any raw table, or a web session) to one year after the
+    observation date (contract ends and renewals lie ahead). Generated
     from a cross join of digits rather than an engine's series function, so it is
     the same on every engine; 100,000 days is 273 years.
 #}
@@ -10,29 +11,25 @@ as_of as (
     select * from {{ ref('int_observation_date') }}
 ),
 
-customers as (
-    select created_at from {{ ref('stg_crm__customers') }}
+raw_tables as (
+    select * from {{ ref('int_raw_tables_observed') }}
 ),
 
 sessions as (
     select session_started_at from {{ ref('fct_web_sessions') }}
 ),
 
-deals as (
-    select created_at from {{ ref('stg_crm__deals') }}
-),
-
 earliest_dates as (
-    select cast(min(created_at) as date) as earliest_date from customers
+    select cast(min(first_activity_at) as date) as earliest_date from raw_tables
     union all
     select cast(min(session_started_at) as date) as earliest_date from sessions
-    union all
-    select cast(min(created_at) as date) as earliest_date from deals
 ),
 
 bounds as (
     select
-        min(earliest_dates.earliest_date) as first_date,
+        -- from the first of the earliest month: monthly marts key on month starts
+        cast({{ dbt.date_trunc('month', 'min(earliest_dates.earliest_date)') }} as date)
+            as first_date,
         cast({{ dbt.dateadd('day', 366, 'max(as_of.as_of_date)') }} as date) as last_date
     from earliest_dates
     cross join as_of

@@ -11,6 +11,9 @@ final as (
         ordered_at,
         order_channel,
         order_status,
+        order_type,
+        original_order_id,
+        subscription_id,
         loaded_at
     from base
     where

@@ -11,7 +11,7 @@ source as (
 ),
 
 customers as (
-    select customer_id from {{ ref('stg_crm__customers') }}
+    {{ cx_known_customers() }}
 ),
 
 parsed as (
@@ -51,6 +51,7 @@ validated as (
             when {{ cx_invalid('parsed.is_primary') }} then 'invalid_value'
             when {{ cx_is_future('parsed.created_at', 'parsed.loaded_at') }} then 'future_timestamp'
             when customers.customer_id is null then 'unknown_customer'
+            when not customers.is_staged then 'rejected_customer'
         end as reject_reason
     from parsed
     left join customers

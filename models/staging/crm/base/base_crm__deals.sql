@@ -1,6 +1,6 @@
 {%- set raw_columns = [
     'deal_id', 'customer_id', 'deal_type', 'status', 'amount', 'created_at',
-    'closed_at', 'loaded_at',
+    'closed_at', 'currency', 'loaded_at',
 ] -%}
 
 with
@@ -10,7 +10,7 @@ source as (
 ),
 
 customers as (
-    select customer_id from {{ ref('stg_crm__customers') }}
+    {{ cx_known_customers() }}
 ),
 
 parsed as (
@@ -28,6 +28,7 @@ parsed as (
         {{ cx_text('created_at') }} as created_at_text,
         {{ cx_timestamp('closed_at') }} as closed_at,
         {{ cx_text('closed_at') }} as closed_at_text,
+        upper({{ cx_text('currency') }}) as currency_code,
         {{ cx_timestamp('loaded_at') }} as loaded_at,
         {{ cx_text('loaded_at') }} as loaded_at_text
     from source
@@ -54,7 +55,9 @@ validated as (
             when
                 parsed.deal_type not in ('quote', 'demo', 'trial')
                 or parsed.deal_status not in ('open', 'won', 'lost')
+                or not {{ cx_is_currency_code('parsed.currency_code') }}
                 then 'invalid_value'
+            when parsed.currency_code != '{{ cx_currency() }}' then 'other_currency'
             when parsed.amount < 0 then 'out_of_range'
             when
                 {{ cx_is_future('parsed.created_at', 'parsed.loaded_at') }}
@@ -62,6 +65,7 @@ validated as (
                 then 'future_timestamp'
             when parsed.closed_at < parsed.created_at then 'inconsistent_dates'
             when customers.customer_id is null then 'unknown_customer'
+            when not customers.is_staged then 'rejected_customer'
         end as reject_reason
     from parsed
     left join customers

@@ -10,7 +10,7 @@ source as (
 ),
 
 orders as (
-    select order_id from {{ ref('stg_crm__orders') }}
+    {{ cx_known_orders() }}
 ),
 
 parsed as (
@@ -53,13 +53,15 @@ validated as (
                 or {{ cx_invalid('parsed.unit_cost') }}
                 then 'invalid_number'
             when {{ cx_invalid('parsed.loaded_at') }} then 'invalid_timestamp'
+            -- a negative quantity is a return; no quantity at all is not a line
             when
-                parsed.quantity <= 0
+                parsed.quantity = 0
                 or parsed.list_price < 0
                 or parsed.realised_price < 0
                 or parsed.unit_cost < 0
                 then 'out_of_range'
             when orders.order_id is null then 'unknown_order'
+            when not orders.is_staged then 'rejected_order'
         end as reject_reason
     from parsed
     left join orders

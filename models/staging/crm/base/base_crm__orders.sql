@@ -1,5 +1,6 @@
 {%- set raw_columns = [
-    'order_id', 'customer_id', 'ordered_at', 'channel', 'status', 'loaded_at',
+    'order_id', 'customer_id', 'ordered_at', 'channel', 'status', 'order_type',
+    'original_order_id', 'subscription_id', 'currency', 'loaded_at',
 ] -%}
 
 with
@@ -9,7 +10,7 @@ source as (
 ),
 
 customers as (
-    select customer_id from {{ ref('stg_crm__customers') }}
+    {{ cx_known_customers() }}
 ),
 
 parsed as (
@@ -23,6 +24,10 @@ parsed as (
         {{ cx_text('ordered_at') }} as ordered_at_text,
         {{ cx_code('channel') }} as order_channel,
         {{ cx_code('status') }} as order_status,
+        {{ cx_code('order_type') }} as order_type_text,
+        {{ cx_id('original_order_id') }} as original_order_id,
+        {{ cx_id('subscription_id') }} as subscription_id,
+        upper({{ cx_text('currency') }}) as currency_code,
         {{ cx_timestamp('loaded_at') }} as loaded_at,
         {{ cx_text('loaded_at') }} as loaded_at_text
     from source
@@ -41,10 +46,15 @@ validated as (
                 then 'missing_required'
             when {{ cx_invalid('parsed.ordered_at') }} or {{ cx_invalid('parsed.loaded_at') }}
                 then 'invalid_timestamp'
-            when parsed.order_status not in ('completed', 'cancelled', 'returned')
+            when
+                parsed.order_status not in ({{ cx_quoted_list(cx_order_statuses()) }})
+                or parsed.order_type_text not in ({{ cx_quoted_list(cx_order_types()) }})
+                or not {{ cx_is_currency_code('parsed.currency_code') }}
                 then 'invalid_value'
+            when parsed.currency_code != '{{ cx_currency() }}' then 'other_currency'
             when {{ cx_is_future('parsed.ordered_at', 'parsed.loaded_at') }} then 'future_timestamp'
             when customers.customer_id is null then 'unknown_customer'
+            when not customers.is_staged then 'rejected_customer'
         end as reject_reason
     from parsed
     left join customers
@@ -54,6 +64,13 @@ validated as (
 final as (
     select
         *,
+        -- a bill of a contract term is contract revenue, never a one-off purchase;
+        -- a return or credit note stays one whatever it credits
+        case
+            when order_type_text in ('return', 'credit_note') then order_type_text
+            when subscription_id is not null then 'contract_billing'
+            else coalesce(order_type_text, 'order')
+        end as order_type,
         reject_reason is null
         and {{ cx_key_occurrence('order_id') }} > 1 as is_removed_duplicate
     from validated

@@ -10,7 +10,7 @@ source as (
 ),
 
 customers as (
-    select customer_id from {{ ref('stg_crm__customers') }}
+    {{ cx_known_customers() }}
 ),
 
 parsed as (
@@ -47,6 +47,7 @@ validated as (
             when {{ cx_is_future('parsed.referred_at', 'parsed.loaded_at') }} then 'future_timestamp'
             when referrers.customer_id is null or referred.customer_id is null
                 then 'unknown_customer'
+            when not referrers.is_staged or not referred.is_staged then 'rejected_customer'
         end as reject_reason
     from parsed
     left join customers as referrers

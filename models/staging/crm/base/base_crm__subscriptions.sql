@@ -1,6 +1,6 @@
 {%- set raw_columns = [
     'subscription_id', 'customer_id', 'plan', 'start_date', 'end_date',
-    'monthly_fee', 'cancelled_at', 'previous_subscription_id', 'loaded_at',
+    'monthly_fee', 'cancelled_at', 'previous_subscription_id', 'currency', 'loaded_at',
 ] -%}
 
 with
@@ -10,7 +10,7 @@ source as (
 ),
 
 customers as (
-    select customer_id from {{ ref('stg_crm__customers') }}
+    {{ cx_known_customers() }}
 ),
 
 parsed as (
@@ -30,6 +30,7 @@ parsed as (
         {{ cx_timestamp('cancelled_at') }} as cancelled_at,
         {{ cx_text('cancelled_at') }} as cancelled_at_text,
         {{ cx_id('previous_subscription_id') }} as previous_subscription_id,
+        upper({{ cx_text('currency') }}) as currency_code,
         {{ cx_timestamp('loaded_at') }} as loaded_at,
         {{ cx_text('loaded_at') }} as loaded_at_text
     from source
@@ -54,11 +55,14 @@ validated as (
                 or {{ cx_invalid('parsed.cancelled_at') }}
                 or {{ cx_invalid('parsed.loaded_at') }}
                 then 'invalid_timestamp'
+            when not {{ cx_is_currency_code('parsed.currency_code') }} then 'invalid_value'
+            when parsed.currency_code != '{{ cx_currency() }}' then 'other_currency'
             when parsed.monthly_fee < 0 then 'out_of_range'
             -- terms are signed ahead, so only the notice date cannot lie in the future
             when {{ cx_is_future('parsed.cancelled_at', 'parsed.loaded_at') }} then 'future_timestamp'
             when parsed.end_date < parsed.start_date then 'inconsistent_dates'
             when customers.customer_id is null then 'unknown_customer'
+            when not customers.is_staged then 'rejected_customer'
         end as reject_reason
     from parsed
     left join customers

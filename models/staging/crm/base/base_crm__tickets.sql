@@ -10,7 +10,7 @@ source as (
 ),
 
 customers as (
-    select customer_id from {{ ref('stg_crm__customers') }}
+    {{ cx_known_customers() }}
 ),
 
 parsed as (
@@ -74,6 +74,7 @@ validated as (
                 or parsed.resolved_at < parsed.opened_at
                 then 'inconsistent_dates'
             when customers.customer_id is null then 'unknown_customer'
+            when not customers.is_staged then 'rejected_customer'
         end as reject_reason
     from parsed
     left join customers

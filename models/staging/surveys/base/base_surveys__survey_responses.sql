@@ -11,7 +11,7 @@ source as (
 ),
 
 customers as (
-    select customer_id from {{ ref('stg_crm__customers') }}
+    {{ cx_known_customers() }}
 ),
 
 parsed as (
@@ -91,6 +91,7 @@ validated as (
                 then 'future_timestamp'
             when scaled.answered_at < scaled.sent_at then 'inconsistent_dates'
             when customers.customer_id is null then 'unknown_customer'
+            when not customers.is_staged then 'rejected_customer'
         end as reject_reason
     from scaled
     left join customers

@@ -10,7 +10,7 @@ source as (
 ),
 
 customers as (
-    select customer_id from {{ ref('stg_crm__customers') }}
+    {{ cx_known_customers() }}
 ),
 
 parsed as (
@@ -51,6 +51,7 @@ validated as (
             -- an event of an unidentified visitor needs no customer; a user id must be one
             when parsed.user_id is not null and customers.customer_id is null
                 then 'unknown_customer'
+            when parsed.user_id is not null and not customers.is_staged then 'rejected_customer'
         end as reject_reason
     from parsed
     left join customers

@@ -1,0 +1,23 @@
+{#
+    True when the raw table was observed (at least one staged row), as a scalar
+    subquery a model can put in any expression: `case when {{ cx_observed('tickets') }}
+    then coalesce(open_complaints, 0) end` is 0 for a customer without complaints in
+    an exported ticket table and NULL when there is no ticket data at all
+    (CONVENTIONS: unknown is NULL, never a default that looks like a measurement).
+    Several tables: all must be observed.
+#}
+{% macro cx_observed(table_names) -%}
+    {%- if table_names is string -%}
+        {%- set table_names = [table_names] -%}
+    {%- endif -%}
+    {%- for table_name in table_names -%}
+        {%- do cx_raw_table(table_name) -%}
+    {%- endfor -%}
+    (
+        select count(*) = {{ table_names | length }}
+        from {{ ref('int_raw_tables_observed') }}
+        where
+            is_observed
+            and table_name in ({{ cx_quoted_list(table_names) }})
+    )
+{%- endmacro %}
