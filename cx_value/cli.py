@@ -262,10 +262,12 @@ def build(
 def summary(
     database: Annotated[Path, typer.Option(help="DuckDB file to read.")] = DEFAULT_DATABASE,
 ) -> None:
-    """Print where the database is and its headline figures."""
+    """Say whether the last build succeeded, what data it saw, its headline figures, the
+    fitted models' warnings and which marts are empty and why. Exits 1 after a failed
+    build."""
     from cx_value.report import print_summary
 
-    print_summary(database, console)
+    raise typer.Exit(code=print_summary(database, console))
 
 
 @contract_app.command("render")

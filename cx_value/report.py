@@ -1,80 +1,367 @@
-"""Headline figures of a built warehouse, for the terminal."""
+"""What a built warehouse holds, for the terminal: the state of the last build, the data
+behind it, headline figures, model warnings and the marts that are empty and why.
+
+Every figure is read from the warehouse; one the data cannot support is shown as
+missing with its reason, never as 0, 100 or ``nan``.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from cx_value.coverage import Mart, public_marts
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
-    return con.execute(sql).fetchall()
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MISSING = "n/a"
 
 
-def print_summary(database: Path, console: Console) -> None:
-    """Print the database location, the raw-row reconciliation and a few headline figures."""
+def fmt_number(value: object, spec: str = ",.0f") -> str:
+    """A number formatted with ``spec``; missing (None, NaN) as a dash, never 'nan'."""
+    if value is None:
+        return MISSING
+    number = float(value)  # type: ignore[arg-type]
+    if math.isnan(number) or math.isinf(number):
+        return MISSING
+    return format(number, spec)
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The latest dbt run recorded in meta.dbt_runs."""
+
+    command: str
+    finished_at: object
+    selection: str
+    nodes: int
+    errors: int
+    failures: int
+    warnings: int
+    skipped: int
+    succeeded: bool
+    currency: str
+    absent_tables: str
+    invocation_id: str
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    return con.execute(sql, list(params)).fetchall()
+
+
+def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        f"{schema}.{name}"
+        for schema, name in _fetch(
+            con, "select table_schema, table_name from information_schema.tables"
+        )
+    }
+
+
+def last_run(con: duckdb.DuckDBPyConnection) -> LastRun | None:
+    """The most recent recorded dbt build (or run), or None when nothing was recorded."""
+    if "meta.dbt_runs" not in _relations(con):
+        return None
+    rows = _fetch(
+        con,
+        """
+        select command, finished_at, selection, nodes, errors, failures, warnings, skipped,
+            succeeded, reporting_currency, absent_tables, invocation_id
+        from meta.dbt_runs
+        where command in ('build', 'run')
+        order by finished_at desc
+        limit 1
+        """,
+    )
+    return LastRun(*rows[0]) if rows else None
+
+
+def print_summary(database: Path, console: Console, project_root: Path = PROJECT_ROOT) -> int:
+    """Print the summary; return 1 when the last recorded build failed, else 0."""
     if not database.exists():
         console.print(f"[red]no database at {database}: run `make demo` first")
-        return
+        return 1
     con = duckdb.connect(str(database), read_only=True)
     try:
+        relations = _relations(con)
         console.print(f"[bold]database:[/] {database.resolve()}")
-        recon = Table(title="Raw rows: staged + rejected + removed duplicates")
-        for name in ("raw table", "raw", "staged", "rejected", "duplicates", "reconciles"):
-            recon.add_column(name, justify="left" if name == "raw table" else "right")
-        for row in _fetch(
-            con,
-            "select source_table, raw_rows, staged_rows, rejected_rows, removed_duplicate_rows,"
-            " is_reconciled from intermediate.int_raw_rows_reconciled order by source_table",
-        ):
-            recon.add_row(row[0], *(f"{v:,}" for v in row[1:5]), "yes" if row[5] else "NO")
-        console.print(recon)
+        run = last_run(con)
+        failed = _print_run(con, console, run)
+        currency = run.currency if run else "the reporting currency (unknown: no run recorded)"
+        observed = _print_sources(con, console, relations, currency)
+        _print_headline(con, console, relations, currency, observed)
+        _print_model_warnings(con, console, relations)
+        _print_marts(con, console, relations, observed, run, project_root)
+        _print_journey(con, console, relations, currency)
+    finally:
+        con.close()
+    return 1 if failed else 0
 
-        reasons = Table(title="Rejected rows by reason")
-        reasons.add_column("reason")
-        reasons.add_column("rows", justify="right")
-        for reason, rows in _fetch(
+
+def _print_run(con: duckdb.DuckDBPyConnection, console: Console, run: LastRun | None) -> bool:
+    """The last build's outcome and what did not pass; True when it failed."""
+    if run is None:
+        console.print(
+            "[yellow]build status unknown:[/] no run is recorded in this database "
+            "(meta.dbt_runs); figures below may be stale or partial"
+        )
+        return False
+    scope = f"selection {run.selection}" if run.selection else "whole project"
+    when = str(run.finished_at)[:19]
+    absent = f"; declared absent: {run.absent_tables}" if run.absent_tables else ""
+    if run.succeeded:
+        warned = f", {run.warnings} warnings" if run.warnings else ""
+        console.print(
+            f"[bold green]last {run.command} succeeded[/] at {when} UTC ({scope}, "
+            f"{run.nodes:,} nodes{warned}){absent}"
+        )
+        return False
+    console.print(
+        f"[bold red]last {run.command} FAILED[/] at {when} UTC ({scope}): {run.errors} errors, "
+        f"{run.failures} failed tests, {run.skipped} nodes skipped because of them{absent}. "
+        "Marts below may be missing or stale."
+    )
+    problems = Table(title="What did not pass in the last run")
+    for name in ("status", "type", "node", "message"):
+        problems.add_column(name)
+    for status, kind, node, message in _fetch(
+        con,
+        """
+        select status, resource_type, node_name, message
+        from meta.dbt_run_problems
+        where invocation_id = ? and status in ('error', 'fail')
+        order by status, resource_type, node_name
+        """,
+        [run.invocation_id],
+    ):
+        first_line = (message or "").strip().splitlines()
+        problems.add_row(status, kind, node, _last_meaningful_line(first_line))
+    skipped = [
+        name for (name,) in _fetch(
+            con,
+            "select node_name from meta.dbt_run_problems where invocation_id = ?"
+            " and status = 'skipped' and resource_type in ('model', 'seed') order by 1",
+            [run.invocation_id],
+        )
+    ]
+    console.print(problems)
+    if skipped:
+        console.print(f"skipped models ({len(skipped)}): {', '.join(skipped)}", soft_wrap=True)
+    return True
+
+
+def _last_meaningful_line(lines: list[str]) -> str:
+    """The line of a dbt error that says what went wrong (a traceback ends with it)."""
+    for line in reversed(lines):
+        if line.strip():
+            return line.strip()[:160]
+    return ""
+
+
+def _print_sources(
+    con: duckdb.DuckDBPyConnection, console: Console, relations: set[str], currency: str
+) -> set[str]:
+    """Per raw table: observed or not, and how its rows reconcile. Returns the observed ones."""
+    if "intermediate.int_raw_tables_observed" not in relations:
+        console.print("[yellow]no data coverage table: the staging layer was not built")
+        return set()
+    as_of = _fetch(
+        con, "select as_of_date, as_of_source from intermediate.int_observation_date"
+    ) if "intermediate.int_observation_date" in relations else []
+    if as_of and as_of[0][0] is not None:
+        console.print(
+            f"[bold]observation date:[/] {as_of[0][0]} ({as_of[0][1]}) | "
+            f"[bold]amounts in:[/] {currency}"
+        )
+    table = Table(title="Raw data: what the warehouse observed (raw = staged + rejected + "
+                        "removed duplicates)")
+    for name in ("raw table", "status", "raw", "staged", "rejected", "duplicates", "reconciles"):
+        table.add_column(name, justify="left" if name in ("raw table", "status") else "right")
+    observed: set[str] = set()
+    for (source_table, table_name, status, raw, staged, rejected, duplicates,
+         reconciled) in _fetch(
+        con,
+        """
+        select observed.source_table, observed.table_name, observed.observation_status,
+            reconciled.raw_rows, reconciled.staged_rows, reconciled.rejected_rows,
+            reconciled.removed_duplicate_rows, reconciled.is_reconciled
+        from intermediate.int_raw_tables_observed as observed
+        inner join intermediate.int_raw_rows_reconciled as reconciled
+            on observed.source_table = reconciled.source_table
+        order by observed.source_table
+        """,
+    ):
+        if status == "observed":
+            observed.add(table_name)
+        colour = "green" if status == "observed" else "yellow"
+        table.add_row(
+            source_table, f"[{colour}]{status.replace('_', ' ')}[/]",
+            *(f"{v:,}" for v in (raw, staged, rejected, duplicates)),
+            "yes" if reconciled else "[red]NO",
+        )
+    console.print(table)
+    if "intermediate.int_rejected_rows_unioned" in relations:
+        reasons = _fetch(
             con,
             "select reject_reason, count(*) from intermediate.int_rejected_rows_unioned"
             " group by 1 order by 2 desc, 1",
-        ):
-            reasons.add_row(reason, f"{rows:,}")
-        console.print(reasons)
+        )
+        if reasons:
+            by_reason = Table(title="Rejected rows by reason (stg_<source>__<table>_rejected)")
+            by_reason.add_column("reason")
+            by_reason.add_column("rows", justify="right")
+            for reason, rows in reasons:
+                by_reason.add_row(reason, f"{rows:,}")
+            console.print(by_reason)
+        else:
+            console.print("no row was rejected")
+    return observed
 
-        (customers, revenue, answers, promoters, detractors, nps_n) = _fetch(
+
+def _print_headline(
+    con: duckdb.DuckDBPyConnection,
+    console: Console,
+    relations: set[str],
+    currency: str,
+    observed: set[str],
+) -> None:
+    parts = []
+    if "staging.stg_crm__customers" in relations:
+        (customers,), = _fetch(con, "select count(*) from staging.stg_crm__customers")
+        parts.append(f"customers {customers:,}")
+    if {"orders", "order_lines"} <= observed and (
+        "intermediate.int_order_lines_valued" in relations
+    ):
+        (gross, returned, net), = _fetch(
             con,
             """
-            with nps as (
-                select score from staging.stg_surveys__survey_responses
-                where question_type = 'nps'
-            )
-            select
-                (select count(*) from staging.stg_crm__customers),
-                (select sum(quantity * realised_price) from staging.stg_crm__order_lines),
-                (select count(*) from staging.stg_surveys__survey_responses),
-                (select count(*) from nps where score >= 9),
-                (select count(*) from nps where score <= 6),
-                (select count(*) from nps)
+            select sum(gross_revenue), sum(returned_revenue), sum(revenue)
+            from intermediate.int_order_lines_valued
+            where is_completed
             """,
-        )[0]
-        nps = 100.0 * (promoters - detractors) / nps_n if nps_n else float("nan")
-        console.print(
-            f"customers {customers:,} | order revenue EUR {float(revenue or 0):,.2f} | "
-            f"survey answers {answers:,} | NPS {nps:.1f} (n = {nps_n:,})"
         )
-        _print_journey(con, console)
-    finally:
-        con.close()
+        parts.append(
+            f"net revenue {currency} {fmt_number(net, ',.2f')} (gross {fmt_number(gross, ',.2f')},"
+            f" returns {fmt_number(returned, ',.2f')})"
+        )
+    else:
+        parts.append("revenue: no order data")
+    if "survey_responses" in observed:
+        (answers, promoters, detractors, nps_n), = _fetch(
+            con,
+            """
+            select
+                count(*),
+                count(*) filter (where question_type = 'nps' and score >= 9),
+                count(*) filter (where question_type = 'nps' and score <= 6),
+                count(*) filter (where question_type = 'nps')
+            from staging.stg_surveys__survey_responses
+            """,
+        )
+        parts.append(f"survey answers {answers:,}")
+        if nps_n:
+            parts.append(f"NPS {100.0 * (promoters - detractors) / nps_n:.1f} (n = {nps_n:,})")
+        else:
+            parts.append("NPS: no NPS answers")
+    else:
+        parts.append("surveys: no survey data")
+    console.print(" | ".join(parts))
 
 
-def _print_journey(con: duckdb.DuckDBPyConnection, console: Console) -> None:
-    """Journey headline and the top of the early-warning list, when those marts exist."""
-    built = {name for (name,) in _fetch(
-        con, "select table_name from information_schema.tables where table_schema = 'marts'"
-    )}
-    if not {"fct_web_sessions", "fct_journey_touchpoints", "mart_early_warnings"} <= built:
+def _print_model_warnings(
+    con: duckdb.DuckDBPyConnection, console: Console, relations: set[str]
+) -> None:
+    """The fitted models' state (mart_model_diagnostics) and their plain-language warnings."""
+    if "marts.mart_model_diagnostics" not in relations:
+        return
+    columns = {
+        name for (name,) in _fetch(
+            con,
+            "select column_name from information_schema.columns"
+            " where table_schema = 'marts' and table_name = 'mart_model_diagnostics'",
+        )
+    }
+    wanted = [c for c in ("model", "status", "n_customers", "is_identified", "warning")
+              if c in columns]
+    table = Table(title="Fitted models")
+    for name in wanted:
+        table.add_column(name)
+    for row in _fetch(con, f"select {', '.join(wanted)} from marts.mart_model_diagnostics"
+                           " order by 1"):
+        cells = []
+        for name, value in zip(wanted, row, strict=True):
+            if name == "is_identified":
+                cells.append(MISSING if value is None else ("yes" if value else "[red]no"))
+            elif name == "n_customers":
+                cells.append(fmt_number(value))
+            else:
+                cells.append(MISSING if value is None else str(value))
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _print_marts(
+    con: duckdb.DuckDBPyConnection,
+    console: Console,
+    relations: set[str],
+    observed: set[str],
+    run: LastRun | None,
+    project_root: Path,
+) -> None:
+    """Public marts without rows, each with the reason."""
+    marts = public_marts(project_root)
+    failed_nodes: dict[str, str] = {}
+    if run is not None and not run.succeeded:
+        failed_nodes = dict(_fetch(
+            con,
+            "select node_name, status from meta.dbt_run_problems where invocation_id = ?"
+            " and resource_type = 'model'",
+            [run.invocation_id],
+        ))
+    empty = Table(title="Marts without rows, and why")
+    empty.add_column("mart")
+    empty.add_column("why")
+    for name, mart in sorted(marts.items()):
+        reason = _empty_reason(con, relations, mart, observed, failed_nodes)
+        if reason:
+            empty.add_row(name, reason)
+    if empty.row_count:
+        console.print(empty)
+    else:
+        console.print(f"all {len(marts)} public marts have rows")
+
+
+def _empty_reason(
+    con: duckdb.DuckDBPyConnection,
+    relations: set[str],
+    mart: Mart,
+    observed: set[str],
+    failed_nodes: dict[str, str],
+) -> str | None:
+    if mart.name in failed_nodes:
+        return f"{failed_nodes[mart.name]} in the last build"
+    if f"marts.{mart.name}" not in relations:
+        return "not built"
+    (rows,), = _fetch(con, f'select count(*) from marts."{mart.name}"')
+    if rows:
+        return None
+    missing = mart.missing(observed)
+    if missing:
+        return "; ".join(f"needs {need} (not in the data)" for need in missing)
+    return "no rows although its source tables have data"
+
+
+def _print_journey(
+    con: duckdb.DuckDBPyConnection, console: Console, relations: set[str], currency: str
+) -> None:
+    """Journey headline and the top of the early-warning list, when they hold rows."""
+    if not {"marts.fct_web_sessions", "marts.fct_journey_touchpoints",
+            "marts.mart_early_warnings"} <= relations:
         return
     sessions, attributed, touchpoints, warnings = _fetch(
         con,
@@ -86,17 +373,21 @@ def _print_journey(con: duckdb.DuckDBPyConnection, console: Console) -> None:
             (select count(*) from marts.mart_early_warnings)
         """,
     )[0]
-    console.print(
-        f"web sessions {sessions:,} ({attributed:,} attributed to a customer) | "
-        f"journey touchpoints {touchpoints:,} | early warnings {warnings:,}"
-    )
+    parts = []
+    if sessions:
+        parts.append(f"web sessions {sessions:,} ({attributed:,} attributed to a customer)")
+    parts.append(f"journey touchpoints {touchpoints:,}")
+    parts.append(f"early warnings {warnings:,}")
+    console.print(" | ".join(parts))
+    if not warnings:
+        return
     top = Table(title="Early warnings: act first on")
-    for name in ("rank", "customer", "reason", "since", "value EUR"):
-        top.add_column(name, justify="right" if name in ("rank", "value EUR") else "left")
+    for name in ("rank", "customer", "reason", "since", f"value at stake {currency}"):
+        top.add_column(name, justify="right" if name in ("rank",) or "value" in name else "left")
     for rank, customer, reason, since, value in _fetch(
         con,
         "select priority_rank, customer_id, reason, reason_date, value_at_stake"
         " from marts.mart_early_warnings order by priority_rank limit 5",
     ):
-        top.add_row(str(rank), customer, reason, str(since), f"{float(value or 0):,.0f}")
+        top.add_row(str(rank), customer, reason, str(since), fmt_number(value))
     console.print(top)

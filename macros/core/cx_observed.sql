@@ -21,3 +21,26 @@
             and table_name in ({{ cx_quoted_list(table_names) }})
     )
 {%- endmacro %}
+
+{#
+    coalesce(expression, 0) where the tables were observed, NULL where they were not:
+    "no rows for this customer or month" is a true 0 only when the data could have
+    held some.
+#}
+{% macro cx_coalesce_observed(expression, table_names, default=0) -%}
+    case when {{ cx_observed(table_names) }} then coalesce({{ expression }}, {{ default }}) end
+{%- endmacro %}
+
+{# True when at least one of the raw tables was observed. #}
+{% macro cx_any_observed(table_names) -%}
+    {%- for table_name in table_names -%}
+        {%- do cx_raw_table(table_name) -%}
+    {%- endfor -%}
+    (
+        select count(*) > 0
+        from {{ ref('int_raw_tables_observed') }}
+        where
+            is_observed
+            and table_name in ({{ cx_quoted_list(table_names) }})
+    )
+{%- endmacro %}

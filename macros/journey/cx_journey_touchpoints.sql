@@ -57,3 +57,35 @@
     cast(null as {{ dbt.type_int() }}) as ces_score,
     cast(null as {{ dbt.type_int() }}) as expectation_score
 {%- endmacro %}
+
+{#
+    The raw tables whose rows can put a customer in each journey stage (the branches
+    of int_journey_touchpoints_unioned). A stage none of them observed cannot be
+    measured: no conversion into or out of it is reported. Survey answers carry
+    their own stage, so they back every stage.
+#}
+{% macro cx_journey_stage_sources() -%}
+    {{ return({
+        'awareness': ['events', 'survey_responses'],
+        'consideration': ['deals', 'survey_responses'],
+        'purchase': ['orders', 'subscriptions', 'survey_responses'],
+        'onboarding': ['events', 'survey_responses'],
+        'usage': ['events', 'survey_responses'],
+        'service': ['tickets', 'survey_responses'],
+        'renewal': ['subscriptions', 'survey_responses'],
+    }) }}
+{%- endmacro %}
+
+{# One row per stage with stage_number and is_observable (a source of the stage was observed). #}
+{% macro cx_journey_observable_stage_rows() -%}
+    {%- set sources = cx_journey_stage_sources() -%}
+    {%- for stage in cx_journey_stages() %}
+    select
+        '{{ stage }}' as stage,  -- noqa: RF04
+        {{ loop.index }} as stage_number,
+        {{ cx_any_observed(sources[stage]) }} as is_observable
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -5,7 +5,9 @@
     touchpoint in this one, and how long that took (DECISIONLOG "Customer journey
     marts": a next-stage touchpoint before the stage was entered is not a conversion
     out of it). Customers still inside a stage count as not converted yet, so recent
-    cohorts pull the rate down; the days are measured on converters only.
+    cohorts pull the rate down; the days are measured on converters only. Only
+    transitions between two stages whose sources were observed are reported
+    (cx_journey_stage_sources).
 #}
 with
 
@@ -18,7 +20,7 @@ customers as (
 ),
 
 stages as (
-    {{ cx_journey_stage_rows() }}
+    {{ cx_journey_observable_stage_rows() }}
 ),
 
 stage_entries as (
@@ -88,6 +90,11 @@ grid as (
     inner join stages as next_stages
         on stages.stage_number + 1 = next_stages.stage_number
     cross join segments
+    -- a conversion is measured only between stages the data can see: without
+    -- onboarding data, "0 % of buyers reached onboarding" would be invented
+    where
+        stages.is_observable
+        and next_stages.is_observable
 ),
 
 filled as (

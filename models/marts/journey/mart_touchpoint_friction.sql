@@ -4,6 +4,7 @@
     negative experience, the share of NPS detractors and the expectation-vs-experience
     gap (DOMAIN §1, text 004). Over the whole history: a friction point is a property
     of the touchpoint, and monthly cells would be too thin to rank touchpoints by.
+    The score counts are null, not 0, when no survey answers were exported.
 #}
 with
 
@@ -38,13 +39,29 @@ final as (
         touchpoint_name,
         cast(touchpoints as {{ dbt.type_bigint() }}) as touchpoints,
         cast(customers as {{ dbt.type_bigint() }}) as customers,
-        cast(scored_touchpoints as {{ dbt.type_bigint() }}) as scored_touchpoints,
-        cast(negative_experiences as {{ dbt.type_bigint() }}) as negative_experiences,
+        -- scores come only from survey answers: without them "0 scored" is unknown
+        cast(
+            case when {{ cx_observed('survey_responses') }} then scored_touchpoints end
+            as {{ dbt.type_bigint() }}
+        ) as scored_touchpoints,
+        cast(
+            case when {{ cx_observed('survey_responses') }} then negative_experiences end
+            as {{ dbt.type_bigint() }}
+        ) as negative_experiences,
         {{ cx_share('negative_experiences', 'scored_touchpoints') }} as negative_share,
-        cast(nps_respondents as {{ dbt.type_bigint() }}) as nps_respondents,
-        cast(detractors as {{ dbt.type_bigint() }}) as detractors,
+        cast(
+            case when {{ cx_observed('survey_responses') }} then nps_respondents end
+            as {{ dbt.type_bigint() }}
+        ) as nps_respondents,
+        cast(
+            case when {{ cx_observed('survey_responses') }} then detractors end
+            as {{ dbt.type_bigint() }}
+        ) as detractors,
         {{ cx_share('detractors', 'nps_respondents') }} as detractor_share,
-        cast(expectation_gap_respondents as {{ dbt.type_bigint() }}) as expectation_gap_respondents,
+        cast(
+            case when {{ cx_observed('survey_responses') }} then expectation_gap_respondents end
+            as {{ dbt.type_bigint() }}
+        ) as expectation_gap_respondents,
         {{ cx_score_mean('expectation_gap_sum', 'expectation_gap_respondents') }} as expectation_gap_mean,
         {{ cx_share('below_expectation_count', 'expectation_gap_respondents') }} as below_expectation_share
     from aggregated

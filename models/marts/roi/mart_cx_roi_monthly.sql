@@ -68,10 +68,15 @@ order_values as (
     select
         order_month as month_start_date,
         segment,
-        -- completed orders: what was actually earned
-        sum(case when is_completed then 1 else 0 end) as completed_order_lines,
+        -- completed documents: what was actually earned, net of returns and credit notes
+        sum(case when is_completed and not is_return then 1 else 0 end) as completed_order_lines,
+        sum(case when is_completed and is_return then 1 else 0 end) as returned_order_lines,
         sum(case when is_completed then list_value else 0 end) as list_value,
-        sum(case when is_completed then revenue else 0 end) as revenue,
+        sum(case when is_completed then gross_revenue else 0 end) as gross_revenue,
+        sum(case when is_completed then returned_revenue else 0 end) as returned_revenue,
+        sum(case when is_completed then revenue else 0 end) as net_revenue,
+        sum(case when is_completed and revenue_stream = 'contract' then revenue else 0 end)
+            as contract_revenue,
         sum(case when is_completed then discount_cost else 0 end) as discount_cost,
         sum(case when is_completed and has_unit_cost then revenue else 0 end)
             as costed_revenue,
@@ -138,30 +143,52 @@ joined as (
     select
         grid.month_start_date,
         grid.segment,
-        coalesce(survey_counts.nps_respondents, 0) as nps_respondents,
-        coalesce(survey_counts.promoters, 0) as promoters,
-        coalesce(survey_counts.passives, 0) as passives,
-        coalesce(survey_counts.detractors, 0) as detractors,
-        coalesce(survey_counts.csat_respondents, 0) as csat_respondents,
-        coalesce(survey_counts.csat_satisfied, 0) as csat_satisfied,
-        coalesce(survey_counts.csat_score_sum, 0) as csat_score_sum,
-        coalesce(survey_counts.ces_respondents, 0) as ces_respondents,
-        coalesce(survey_counts.ces_easy, 0) as ces_easy,
-        coalesce(survey_counts.ces_score_sum, 0) as ces_score_sum,
-        coalesce(order_values.completed_order_lines, 0) as completed_order_lines,
-        coalesce(order_values.list_value, 0) as list_value,
-        coalesce(order_values.revenue, 0) as revenue,
-        coalesce(order_values.discount_cost, 0) as discount_cost,
-        coalesce(order_values.costed_revenue, 0) as costed_revenue,
-        coalesce(order_values.cost, 0) as cost,
-        coalesce(order_values.completed_lines_without_cost, 0) as completed_lines_without_cost,
-        coalesce(order_values.order_lines, 0) as order_lines,
-        coalesce(order_values.all_lines_list_value, 0) as all_lines_list_value,
-        coalesce(order_values.all_lines_realised_value, 0) as all_lines_realised_value,
-        coalesce(order_values.all_lines_discount_cost, 0) as all_lines_discount_cost,
-        coalesce(churn_values.churned_customers, 0) as churned_customers,
-        coalesce(churn_values.churned_revenue_12m, 0) as churned_revenue_12m,
-        coalesce(churn_values.churned_contract_value_12m, 0)
+        -- a quiet month is 0 where the source was observed, unknown (null) where it was not
+        {{ cx_coalesce_observed('survey_counts.nps_respondents', 'survey_responses') }} as nps_respondents,
+        {{ cx_coalesce_observed('survey_counts.promoters', 'survey_responses') }} as promoters,
+        {{ cx_coalesce_observed('survey_counts.passives', 'survey_responses') }} as passives,
+        {{ cx_coalesce_observed('survey_counts.detractors', 'survey_responses') }} as detractors,
+        {{ cx_coalesce_observed('survey_counts.csat_respondents', 'survey_responses') }} as csat_respondents,
+        {{ cx_coalesce_observed('survey_counts.csat_satisfied', 'survey_responses') }} as csat_satisfied,
+        {{ cx_coalesce_observed('survey_counts.csat_score_sum', 'survey_responses') }} as csat_score_sum,
+        {{ cx_coalesce_observed('survey_counts.ces_respondents', 'survey_responses') }} as ces_respondents,
+        {{ cx_coalesce_observed('survey_counts.ces_easy', 'survey_responses') }} as ces_easy,
+        {{ cx_coalesce_observed('survey_counts.ces_score_sum', 'survey_responses') }} as ces_score_sum,
+        {{ cx_coalesce_observed('order_values.completed_order_lines', ['orders', 'order_lines']) }}
+            as completed_order_lines,
+        {{ cx_coalesce_observed('order_values.returned_order_lines', ['orders', 'order_lines']) }}
+            as returned_order_lines,
+        {{ cx_coalesce_observed('order_values.list_value', ['orders', 'order_lines']) }}
+            as list_value,
+        {{ cx_coalesce_observed('order_values.gross_revenue', ['orders', 'order_lines']) }}
+            as gross_revenue,
+        {{ cx_coalesce_observed('order_values.returned_revenue', ['orders', 'order_lines']) }}
+            as returned_revenue,
+        {{ cx_coalesce_observed('order_values.net_revenue', ['orders', 'order_lines']) }}
+            as net_revenue,
+        {{ cx_coalesce_observed('order_values.contract_revenue', ['orders', 'order_lines']) }}
+            as contract_revenue,
+        {{ cx_coalesce_observed('order_values.discount_cost', ['orders', 'order_lines']) }}
+            as discount_cost,
+        {{ cx_coalesce_observed('order_values.costed_revenue', ['orders', 'order_lines']) }}
+            as costed_revenue,
+        {{ cx_coalesce_observed('order_values.cost', ['orders', 'order_lines']) }}
+            as cost,
+        {{ cx_coalesce_observed('order_values.completed_lines_without_cost', ['orders', 'order_lines']) }}
+            as completed_lines_without_cost,
+        {{ cx_coalesce_observed('order_values.order_lines', ['orders', 'order_lines']) }}
+            as order_lines,
+        {{ cx_coalesce_observed('order_values.all_lines_list_value', ['orders', 'order_lines']) }}
+            as all_lines_list_value,
+        {{ cx_coalesce_observed('order_values.all_lines_realised_value', ['orders', 'order_lines']) }}
+            as all_lines_realised_value,
+        {{ cx_coalesce_observed('order_values.all_lines_discount_cost', ['orders', 'order_lines']) }}
+            as all_lines_discount_cost,
+        {{ cx_coalesce_observed('churn_values.churned_customers', 'subscriptions') }}
+            as churned_customers,
+        {{ cx_coalesce_observed('churn_values.churned_revenue_12m', 'subscriptions') }}
+            as churned_revenue_12m,
+        {{ cx_coalesce_observed('churn_values.churned_contract_value_12m', 'subscriptions') }}
             as churned_contract_value_12m
     from grid
     left join survey_counts
@@ -204,24 +231,28 @@ final as (
         cast(joined.ces_respondents as {{ dbt.type_bigint() }}) as ces_respondents,
         {{ cx_score_mean('joined.ces_score_sum', 'joined.ces_respondents') }} as ces_mean,
         {{ cx_ces_share('joined.ces_easy', 'joined.ces_respondents') }} as ces_easy_share,
-        -- the cost of discounts, on completed orders
+        -- revenue net of returns, and the cost of discounts, on completed documents
         cast(joined.completed_order_lines as {{ dbt.type_bigint() }}) as completed_order_lines,
+        cast(joined.returned_order_lines as {{ dbt.type_bigint() }}) as returned_order_lines,
+        cast(joined.gross_revenue as decimal(38, 4)) as gross_revenue,
+        cast(joined.returned_revenue as decimal(38, 4)) as returned_revenue,
+        cast(joined.net_revenue as decimal(38, 4)) as net_revenue,
+        cast(joined.contract_revenue as decimal(38, 4)) as contract_revenue,
         cast(joined.list_value as decimal(38, 4)) as list_value,
-        cast(joined.revenue as decimal(38, 4)) as revenue,
         cast(joined.discount_cost as decimal(38, 4)) as discount_cost,
         case
             when joined.list_value > 0
                 then
-                    {{ cx_as_double('joined.revenue') }}
+                    {{ cx_as_double('joined.net_revenue') }}
                     / {{ cx_as_double('joined.list_value') }}
         end as price_realisation,
         cast(joined.cost as decimal(38, 4)) as cost,
         cast(joined.costed_revenue - joined.cost as decimal(38, 4)) as margin,
         case
-            when joined.revenue > 0
+            when joined.net_revenue > 0
                 then
                     100 * {{ cx_as_double('joined.costed_revenue') }}
-                    / {{ cx_as_double('joined.revenue') }}
+                    / {{ cx_as_double('joined.net_revenue') }}
         end as margin_coverage_share,
         cast(joined.completed_lines_without_cost as {{ dbt.type_bigint() }})
             as completed_lines_without_cost,

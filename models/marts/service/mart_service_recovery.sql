@@ -3,7 +3,8 @@
     handled well answer and renew like customers who never complained, or better?
     Each customer is grouped by the outcome of their first complaint, and only what
     follows that complaint is counted, so the complaint cannot be explained by the
-    answers and renewals it is compared with.
+    answers and renewals it is compared with. Without ticket data there are no
+    groups; without survey answers or contract terms their columns are null.
 #}
 with
 
@@ -56,6 +57,8 @@ customer_groups as (
         on
             customers.customer_id = complaints_ranked.customer_id
             and complaints_ranked.complaint_number = 1
+    -- without ticket data nobody can be told to have complained or not: no groups
+    where {{ cx_observed('tickets') }}
 ),
 
 nps_answers as (
@@ -115,11 +118,17 @@ groups_measured as (
     select
         group_sizes.recovery_group,
         group_sizes.customers,
-        coalesce(later_nps.nps_respondents, 0) as nps_respondents,
-        coalesce(later_nps.nps_promoters, 0) as nps_promoters,
-        coalesce(later_nps.nps_detractors, 0) as nps_detractors,
-        coalesce(later_terms.terms_decided, 0) as terms_decided,
-        coalesce(later_terms.terms_renewed, 0) as terms_renewed
+        -- no answers is 0 answers only where survey answers were exported; likewise terms
+        {{ cx_coalesce_observed('later_nps.nps_respondents', 'survey_responses') }}
+            as nps_respondents,
+        {{ cx_coalesce_observed('later_nps.nps_promoters', 'survey_responses') }}
+            as nps_promoters,
+        {{ cx_coalesce_observed('later_nps.nps_detractors', 'survey_responses') }}
+            as nps_detractors,
+        {{ cx_coalesce_observed('later_terms.terms_decided', 'subscriptions') }}
+            as terms_decided,
+        {{ cx_coalesce_observed('later_terms.terms_renewed', 'subscriptions') }}
+            as terms_renewed
     from group_sizes
     left join later_nps
         on group_sizes.recovery_group = later_nps.recovery_group
