@@ -44,3 +44,19 @@
             and table_name in ({{ cx_quoted_list(table_names) }})
     )
 {%- endmacro %}
+
+{#
+    True when the raw table was observed back to `since` (its earliest activity is
+    on or before it): a trailing period that starts before the data does is not
+    covered, and a sum over it would read as a fall that never happened.
+#}
+{% macro cx_history_covers(table_name, since_expression) -%}
+    {%- do cx_raw_table(table_name) -%}
+    (
+        select coalesce(min(first_activity_at) <= {{ since_expression }}, false)
+        from {{ ref('int_raw_tables_observed') }}
+        where
+            is_observed
+            and table_name = '{{ table_name }}'
+    )
+{%- endmacro %}

@@ -16,12 +16,8 @@ survey_responses as (
     select * from {{ ref('stg_surveys__survey_responses') }}
 ),
 
-orders as (
-    select * from {{ ref('stg_crm__orders') }}
-),
-
 order_lines as (
-    select * from {{ ref('stg_crm__order_lines') }}
+    select * from {{ ref('int_order_lines_valued') }}
 ),
 
 referrals as (
@@ -54,7 +50,7 @@ windows as (
     from journey_as_of
 ),
 
-window_bounds as (
+window_timestamps as (
     select
         window_start_date,
         window_end_date,
@@ -62,6 +58,20 @@ window_bounds as (
         cast(window_start_date as {{ dbt.type_timestamp() }}) as window_start_at,
         cast(window_end_date as {{ dbt.type_timestamp() }}) as window_end_at
     from windows
+),
+
+window_bounds as (
+    -- what the data can say about the window: an unobserved source gives null
+    -- outcomes, and so does an order history that starts inside the window (its
+    -- spend would be a part-year read as a whole one)
+    select
+        *,
+        {{ cx_observed(['orders', 'order_lines']) }}
+        and {{ cx_history_covers('orders', 'window_start_at') }} as is_spend_observed,
+        {{ cx_observed('survey_responses') }} as is_surveys_observed,
+        {{ cx_observed('referrals') }} as is_referrals_observed,
+        {{ cx_observed('subscriptions') }} as is_terms_observed
+    from window_timestamps
 ),
 
 population as (
@@ -73,7 +83,11 @@ population as (
         window_bounds.window_start_date,
         window_bounds.window_end_date,
         window_bounds.window_start_at,
-        window_bounds.window_end_at
+        window_bounds.window_end_at,
+        window_bounds.is_spend_observed,
+        window_bounds.is_surveys_observed,
+        window_bounds.is_referrals_observed,
+        window_bounds.is_terms_observed
     from customers
     cross join window_bounds
     where customers.created_at < window_bounds.window_start_at
@@ -166,41 +180,25 @@ cx_indices as (
     group by customer_id
 ),
 
-window_orders as (
-    select
-        orders.order_id,
-        orders.customer_id
-    from orders
-    inner join population
-        on orders.customer_id = population.customer_id
-    where
-        orders.order_status = 'completed'
-        and orders.ordered_at >= population.window_start_at
-        and orders.ordered_at < population.window_end_at
-),
-
-window_order_values as (
-    select
-        window_orders.order_id,
-        window_orders.customer_id,
-        sum(order_lines.quantity * order_lines.realised_price) as revenue,
-        sum(
-            order_lines.quantity * (order_lines.realised_price - order_lines.unit_cost)
-        ) as margin
-    from window_orders
-    left join order_lines
-        on window_orders.order_id = order_lines.order_id
-    group by window_orders.order_id, window_orders.customer_id
-),
-
 window_spend as (
+    -- completed one-off purchases net of returns and credit notes issued in the
+    -- window; bills of contract terms are renewal revenue, measured by the terms
     select
-        customer_id,
-        count(*) as window_orders,
-        sum(coalesce(revenue, 0)) as window_revenue,
-        sum(coalesce(margin, 0)) as window_margin
-    from window_order_values
-    group by customer_id
+        order_lines.customer_id,
+        count(
+            distinct case when not order_lines.is_return then order_lines.order_id end
+        ) as window_orders,
+        sum(order_lines.revenue) as window_revenue,
+        sum(order_lines.revenue - order_lines.cost) as window_margin
+    from order_lines
+    inner join population
+        on order_lines.customer_id = population.customer_id
+    where
+        order_lines.is_completed
+        and order_lines.revenue_stream = 'one_off'
+        and order_lines.ordered_at >= population.window_start_at
+        and order_lines.ordered_at < population.window_end_at
+    group by order_lines.customer_id
 ),
 
 window_referrals as (
@@ -256,18 +254,51 @@ final as (
         {{ cx_nps_class('nps_summaries.latest_nps_score') }} as latest_nps_class,
         nps_summaries.mean_nps_score,
         cx_indices.cx_index,
-        cast(coalesce(cx_indices.cx_index_answers, 0) as {{ dbt.type_bigint() }}) as cx_index_answers,
+        -- a customer without answers, orders or referrals has 0 of them only where the
+        -- source was observed (and, for spend, covers the whole window)
         cast(
-            coalesce(nps_summaries.nps_answers_before_window, 0) as {{ dbt.type_bigint() }}
+            case when population.is_surveys_observed then coalesce(cx_indices.cx_index_answers, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as cx_index_answers,
+        cast(
+            case
+                when population.is_surveys_observed
+                    then coalesce(nps_summaries.nps_answers_before_window, 0)
+            end as {{ dbt.type_bigint() }}
         ) as nps_answers_before_window,
-        cast(coalesce(window_spend.window_orders, 0) as {{ dbt.type_bigint() }}) as window_orders,
-        {{ cx_as_double('coalesce(window_spend.window_revenue, 0)') }} as window_revenue,
-        {{ cx_as_double('coalesce(window_spend.window_margin, 0)') }} as window_margin,
-        cast(coalesce(window_referrals.window_referrals, 0) as {{ dbt.type_bigint() }}) as window_referrals,
-        cast(coalesce(window_terms.terms_ending_in_window, 0) as {{ dbt.type_bigint() }}) as terms_ending_in_window,
-        cast(coalesce(window_terms.terms_decided, 0) as {{ dbt.type_bigint() }}) as terms_decided,
-        cast(coalesce(window_terms.terms_renewed, 0) as {{ dbt.type_bigint() }}) as terms_renewed,
-        {{ cx_as_double('coalesce(window_terms.annual_fee_ending, 0)') }} as annual_fee_ending
+        cast(
+            case when population.is_spend_observed then coalesce(window_spend.window_orders, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as window_orders,
+        {{ cx_as_double(
+            'case when population.is_spend_observed then coalesce(window_spend.window_revenue, 0) end'
+        ) }} as window_revenue,
+        {{ cx_as_double(
+            'case when population.is_spend_observed then coalesce(window_spend.window_margin, 0) end'
+        ) }} as window_margin,
+        cast(
+            case
+                when population.is_referrals_observed
+                    then coalesce(window_referrals.window_referrals, 0)
+            end as {{ dbt.type_bigint() }}
+        ) as window_referrals,
+        cast(
+            case
+                when population.is_terms_observed
+                    then coalesce(window_terms.terms_ending_in_window, 0)
+            end as {{ dbt.type_bigint() }}
+        ) as terms_ending_in_window,
+        cast(
+            case when population.is_terms_observed then coalesce(window_terms.terms_decided, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as terms_decided,
+        cast(
+            case when population.is_terms_observed then coalesce(window_terms.terms_renewed, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as terms_renewed,
+        {{ cx_as_double(
+            'case when population.is_terms_observed then coalesce(window_terms.annual_fee_ending, 0) end'
+        ) }} as annual_fee_ending
     from population
     left join nps_summaries
         on population.customer_id = nps_summaries.customer_id

@@ -102,12 +102,18 @@ order_touchpoints as (
         customer_id,
         ordered_at as touchpoint_at,
         'purchase' as stage,  -- noqa: RF04
-        'order' as touchpoint_type,
+        -- a return or credit note is part of the purchase experience
+        case
+            when order_type in ('return', 'credit_note') then 'return'
+            else 'order'
+        end as touchpoint_type,
         order_status as touchpoint_name,
         order_channel as channel,
         order_id as source_id,
         {{ cx_touchpoint_without_scores() }}
     from orders
+    -- a bill of a contract term is not something the customer did
+    where order_type != 'contract_billing'
 ),
 
 term_started_touchpoints as (

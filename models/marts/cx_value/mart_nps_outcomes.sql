@@ -15,8 +15,9 @@ customers_banded as (
 scored_customers as (
     select
         *,
-        case when window_orders > 0 then 1 else 0 end as has_repurchased,
-        case when window_referrals > 0 then 1 else 0 end as has_referred
+        -- unknown stays unknown: no order (referral) data is not "did not repurchase"
+        case when window_orders > 0 then 1 when window_orders = 0 then 0 end as has_repurchased,
+        case when window_referrals > 0 then 1 when window_referrals = 0 then 0 end as has_referred
     from customers_banded
     where latest_nps_class is not null
 ),
