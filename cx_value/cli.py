@@ -112,7 +112,7 @@ def check(
 ) -> None:
     """Check a folder of raw files against the contract: every file, every column; say
     which areas each table feeds and which marts will be empty."""
-    from cx_value.coverage import areas_fed, describe_needs, empty_marts
+    from cx_value.coverage import areas_fed, empty_marts
 
     declared = _absent(absent)
     try:
@@ -142,7 +142,7 @@ def check(
         )
     console.print(table)
     observed = [item.table.name for item in checked if item.rows > 0]
-    unmet = describe_needs(empty_marts(PROJECT_ROOT, observed))
+    unmet = empty_marts(PROJECT_ROOT, observed)
     if unmet:
         empty = RichTable(title="Marts that will be empty (the rows they need are not there)")
         empty.add_column("mart")

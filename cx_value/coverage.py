@@ -4,7 +4,8 @@ Two questions a user asks before and after a build on an export that lacks some
 sources: which areas does each raw table feed, and which marts will be empty
 without it. The first comes from the DAG (``ref()`` and ``cx_source()`` calls in
 ``models/``); the second from each public mart's ``meta.cx_needs`` in its yml: the
-raw tables its rows come from. A subset-build test holds every ``cx_needs`` to what
+raw tables its rows come from (``a|b``: either will do), or ``meta.cx_needs_one_of``:
+several such lists, any one of which will do. A subset-build test holds every ``cx_needs`` to what
 the built marts actually contain, so the declaration cannot drift from the SQL.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,16 +53,39 @@ class Need:
 
 @dataclass(frozen=True)
 class Mart:
-    """A public mart: its area (folder under models/marts) and what its rows need."""
+    """A public mart: its area (folder under models/marts) and what its rows need.
+
+    ``alternatives`` holds one or more sets of needs; the mart has rows when every need
+    of at least one set is met. No alternatives: rows whatever the data.
+    """
 
     name: str
     area: str
-    needs: tuple[Need, ...]
+    alternatives: tuple[tuple[Need, ...], ...] = ()
+
+    def has_rows_with(self, observed: Iterable[str]) -> bool:
+        seen = set(observed)
+        return not self.alternatives or any(
+            all(need.met_by(seen) for need in needs) for needs in self.alternatives
+        )
 
     def missing(self, observed: Iterable[str]) -> tuple[Need, ...]:
-        """The needs the observed tables do not meet: the reasons the mart is empty."""
+        """Unmet needs (of the closest alternative): the reasons the mart is empty."""
         seen = set(observed)
-        return tuple(need for need in self.needs if not need.met_by(seen))
+        if self.has_rows_with(seen):
+            return ()
+        unmet = [tuple(n for n in needs if not n.met_by(seen)) for needs in self.alternatives]
+        return min(unmet, key=len)
+
+    def describe_needs(self) -> str:
+        """'orders and order_lines', or 'survey_responses; or events; or ...'."""
+        def part(need: Need, alone: bool) -> str:
+            return str(need) if alone or len(need.tables) == 1 else f"({need})"
+
+        return "; or ".join(
+            " and ".join(part(need, len(needs) == 1) for need in needs)
+            for needs in self.alternatives
+        )
 
 
 def _model_files(project_root: Path) -> dict[str, Path]:
@@ -77,20 +101,23 @@ def public_marts(project_root: Path) -> dict[str, Mart]:
     marts_dir = project_root / "models" / "marts"
     files = {stem: path for stem, path in _model_files(project_root).items()
              if marts_dir in path.parents}
-    needs: dict[str, tuple[Need, ...]] = {}
+    alternatives: dict[str, tuple[tuple[Need, ...], ...]] = {}
     known = {t.name for t in TABLES}
     for yml in sorted(marts_dir.rglob("*.yml")):
         for model in (yaml.safe_load(yml.read_text()) or {}).get("models", []) or []:
             meta = (model.get("config") or {}).get("meta") or {}
-            declared = meta.get("cx_needs") or []
-            parsed = tuple(Need(tuple(t.strip() for t in str(item).split("|")))
-                           for item in declared)
-            unknown = {t for need in parsed for t in need.tables} - known
+            sets = ([meta["cx_needs"]] if meta.get("cx_needs")
+                    else list(meta.get("cx_needs_one_of") or []))
+            parsed = tuple(
+                tuple(Need(tuple(t.strip() for t in str(item).split("|"))) for item in needs)
+                for needs in sets
+            )
+            unknown = {t for needs in parsed for need in needs for t in need.tables} - known
             if unknown:
                 raise ValueError(f"{yml}: {model['name']} needs unknown tables {sorted(unknown)}")
-            needs[model["name"]] = parsed
+            alternatives[model["name"]] = parsed
     return {
-        name: Mart(name, path.parent.name, needs.get(name, ()))
+        name: Mart(name, path.parent.name, alternatives.get(name, ()))
         for name, path in files.items()
     }
 
@@ -130,18 +157,11 @@ def areas_fed(project_root: Path) -> dict[str, tuple[str, ...]]:
     }
 
 
-def empty_marts(
-    project_root: Path, observed: Iterable[str]
-) -> dict[str, tuple[Need, ...]]:
-    """Marts whose declared needs the observed tables do not meet, with the unmet needs."""
+def empty_marts(project_root: Path, observed: Iterable[str]) -> dict[str, str]:
+    """Marts whose needs the observed tables do not meet, each with a plain reason."""
     seen = set(observed)
     return {
-        name: missing
+        name: f"needs {mart.describe_needs()}"
         for name, mart in sorted(public_marts(project_root).items())
-        if (missing := mart.missing(seen))
+        if not mart.has_rows_with(seen)
     }
-
-
-def describe_needs(missing: Mapping[str, tuple[Need, ...]]) -> dict[str, str]:
-    """Plain-language reason per mart: 'needs orders; needs events or survey_responses'."""
-    return {name: "; ".join(f"needs {need}" for need in needs) for name, needs in missing.items()}

@@ -350,10 +350,9 @@ def _empty_reason(
     (rows,), = _fetch(con, f'select count(*) from marts."{mart.name}"')
     if rows:
         return None
-    missing = mart.missing(observed)
-    if missing:
-        return "; ".join(f"needs {need} (not in the data)" for need in missing)
-    return "no rows although its source tables have data"
+    if not mart.has_rows_with(observed):
+        return f"needs {mart.describe_needs()}: not in the data"
+    return "no rows although the tables it needs hold data"
 
 
 def _print_journey(

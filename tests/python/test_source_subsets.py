@@ -151,11 +151,11 @@ def test_marts_have_rows_exactly_when_their_tables_are_there(
     with duckdb.connect(str(result.database), read_only=True) as con:
         rows = {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0]
                 for name in marts}
-    wrong = []
-    for name, mart in sorted(marts.items()):
-        missing = mart.missing(result.subset.kept)
-        if bool(rows[name]) == bool(missing):
-            wrong.append(f"{name}: {rows[name]} rows, unmet needs {[str(n) for n in missing]}")
+    wrong = [
+        f"{name}: {rows[name]} rows, needs {mart.describe_needs() or 'nothing'}"
+        for name, mart in sorted(marts.items())
+        if bool(rows[name]) != mart.has_rows_with(result.subset.kept)
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -169,7 +169,7 @@ def test_summary_names_the_currency_and_the_empty_marts_and_never_nan(
     assert f"amounts in: {result.subset.currency}" in text
     assert "last build succeeded" in text
     marts = public_marts(ROOT)
-    expected_empty = {n for n, m in marts.items() if m.missing(result.subset.kept)}
+    expected_empty = {n for n, m in marts.items() if not m.has_rows_with(result.subset.kept)}
     for name in expected_empty:
         assert name in text, f"{name} is empty but the summary does not say so"
     if result.subset.currency != "EUR":
