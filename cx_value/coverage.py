@@ -36,6 +36,10 @@ BOOKKEEPING_MODELS = frozenset({
     "mart_data_coverage",
     "mart_model_diagnostics",
 })
+# The customer dimension carries journey columns from many tables, and most models
+# read it only for the customer's attributes (segment, type), which come from the
+# customers table: it is reached, but only `customers` is followed through it.
+DIMENSION_MODELS = frozenset({"dim_customers"})
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def public_marts(project_root: Path) -> dict[str, Mart]:
 
 
 def tables_feeding(project_root: Path) -> dict[str, tuple[str, ...]]:
-    """For each raw table, the public marts downstream of it (bookkeeping models skipped)."""
+    """For each raw table, the public marts downstream of it (bookkeeping models skipped,
+    the customer dimension followed for `customers` only)."""
     files = _model_files(project_root)
     children: dict[str, set[str]] = defaultdict(set)
     reads: dict[str, set[str]] = defaultdict(set)
@@ -143,6 +148,8 @@ def tables_feeding(project_root: Path) -> dict[str, tuple[str, ...]]:
             if node in seen:
                 continue
             seen.add(node)
+            if node in DIMENSION_MODELS and table != "customers":
+                continue
             frontier.extend(c for c in children.get(node, ()) if c not in BOOKKEEPING_MODELS)
         feeding[table] = tuple(sorted(m for m in seen if m in marts))
     return feeding
