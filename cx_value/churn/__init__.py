@@ -1,6 +1,12 @@
 """Churn risk of B2B contract terms: features from raw-shaped tables, a backtested model."""
 
-from cx_value.churn.dag import COEFFICIENT_COLUMNS, DagFit, fit_coefficients
+from cx_value.churn.dag import (
+    COEFFICIENT_COLUMN_TYPES,
+    COEFFICIENT_COLUMNS,
+    DagFit,
+    fit_coefficients,
+    sample_shortfall,
+)
 from cx_value.churn.features import (
     FEATURE_DESCRIPTIONS,
     FEATURES,
@@ -17,9 +23,11 @@ from cx_value.churn.model import (
     RISK_BANDS,
     Backtest,
     ChurnModel,
+    FitDiagnostics,
     backtest,
     calibration_table,
     contributions,
+    diagnose,
     driver_ranking,
     fit,
     latest_training_end,
@@ -32,6 +40,7 @@ from cx_value.churn.model import (
 
 __all__ = [
     "COEFFICIENT_COLUMNS",
+    "COEFFICIENT_COLUMN_TYPES",
     "DEFAULT_BAND_THRESHOLDS",
     "FEATURES",
     "FEATURE_DESCRIPTIONS",
@@ -40,10 +49,12 @@ __all__ = [
     "Backtest",
     "ChurnModel",
     "DagFit",
+    "FitDiagnostics",
     "Timing",
     "backtest",
     "calibration_table",
     "contributions",
+    "diagnose",
     "driver_ranking",
     "feature_sql",
     "features_from_raw_files",
@@ -52,6 +63,7 @@ __all__ = [
     "latest_training_end",
     "raw_file_views",
     "risk_band",
+    "sample_shortfall",
     "score",
     "term_features",
     "time_split",

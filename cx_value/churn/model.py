@@ -12,6 +12,13 @@ actually achieved on the held-out window.
 Drivers of one row are the contributions ``coef_j * (x_j - mean_j) / sd_j`` on the
 log-odds scale; the top drivers are the features with the largest positive contribution,
 i.e. what raises this term's risk above that of an average term.
+
+Fitting rule (``is_identified``): a per-coefficient "standard error above |coefficient|"
+test would flag every weak feature, which is imprecision, not a model without a
+maximum. The logistic model is identified when the optimiser converged, the features do
+not separate churned from renewed terms (no quasi-complete separation, checked as a
+linear programme), and the observed information Z'WZ of the fitted model is positive
+definite, so every coefficient has a finite standard error.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.optimize import linprog
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
@@ -40,14 +48,48 @@ DEFAULT_BAND_THRESHOLDS: tuple[float, float] = (0.30, 0.50)
 MIN_VARIED_SHARE = 0.01
 """A feature is fitted only if at least this share of training terms differ from its mode."""
 
+MAX_ITER = 1000
+"""Iterations of the logistic regression's solver; reaching them means no convergence."""
+
+CONSEQUENCE = "churn probabilities, risk bands and drivers are unreliable"
+
+
+@dataclass(frozen=True)
+class FitDiagnostics:
+    """How well the logistic regression is determined by its training terms.
+
+    ``log_likelihood`` is the (unpenalised) Bernoulli log-likelihood at the fitted
+    coefficients; ``intercept_se`` and ``coefficient_se`` (per standardised feature, in
+    the order of the model's features) are the square roots of the diagonal of the
+    inverse observed information Z'WZ (Z the standardised design with a column of ones,
+    W = p(1 - p)), NaN when it is singular. ``is_separated`` is true when some linear
+    combination of the features puts every churned term on one side and every renewed
+    term on the other (quasi-complete separation: the maximum-likelihood coefficients
+    are infinite). ``is_identified`` and ``warning`` follow the rule in the module
+    docstring.
+    """
+
+    n_train: int
+    n_churned: int
+    n_renewed: int
+    log_likelihood: float
+    intercept_se: float
+    coefficient_se: tuple[float, ...]
+    converged: bool
+    is_separated: bool
+    is_identified: bool
+    warning: str | None
+
 
 @dataclass(frozen=True)
 class ChurnModel:
-    """A fitted pipeline, the features it reads (in order) and those left out."""
+    """A fitted pipeline, the features it reads (in order), those left out, and the
+    fit's diagnostics (None only for a model assembled by hand)."""
 
     pipeline: Pipeline
     features: tuple[str, ...]
     constant_features: tuple[str, ...] = ()
+    diagnostics: FitDiagnostics | None = None
 
     @property
     def coefficients(self) -> npt.NDArray[np.float64]:
@@ -113,10 +155,63 @@ def fit(train: pd.DataFrame, features: Sequence[str] = FEATURES, c: float = 1.0)
     pipeline = Pipeline([
         ("impute", SimpleImputer(strategy="mean")),
         ("scale", StandardScaler()),
-        ("model", LogisticRegression(C=c, max_iter=1000)),
+        ("model", LogisticRegression(C=c, max_iter=MAX_ITER)),
     ])
-    pipeline.fit(_matrix(train, features), y)
-    return ChurnModel(pipeline=pipeline, features=features, constant_features=constant)
+    x = _matrix(train, features)
+    pipeline.fit(x, y)
+    return ChurnModel(pipeline=pipeline, features=features, constant_features=constant,
+                      diagnostics=diagnose(pipeline, x, y))
+
+
+def is_separated(z: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> bool:
+    """True when the classes are (quasi-)completely separated by a linear combination.
+
+    ``z`` is the design with a leading column of ones. Separation means some w has
+    s_i · z_i·w >= 0 for every row (s_i = +1 churned, -1 renewed) and > 0 for some; a
+    linear programme looks for such a w scaled to sum_i s_i · z_i·w = 1 (Albert and
+    Anderson 1984: then the maximum-likelihood estimate does not exist).
+    """
+    signed = np.where(y == 1, 1.0, -1.0)[:, None] * z
+    result = linprog(np.zeros(z.shape[1]), A_ub=-signed, b_ub=np.zeros(z.shape[0]),
+                     A_eq=signed.sum(axis=0)[None, :], b_eq=np.ones(1),
+                     bounds=[(None, None)] * z.shape[1], method="highs")
+    return bool(result.status == 0)
+
+
+def diagnose(pipeline: Pipeline, x: npt.NDArray[np.float64],
+             y: npt.NDArray[np.int64]) -> FitDiagnostics:
+    """Diagnostics of a fitted pipeline on its training matrix ``x`` and labels ``y``."""
+    z = np.asarray(pipeline[:-1].transform(x), dtype=np.float64)
+    design = np.column_stack([np.ones(len(z)), z])
+    regression = pipeline.named_steps["model"]
+    p = np.asarray(pipeline.predict_proba(x)[:, 1], dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_likelihood = float(np.sum(np.where(y == 1, np.log(p), np.log1p(-p))))
+    info = design.T @ (design * (p * (1.0 - p))[:, None])
+    try:
+        np.linalg.cholesky(info)
+        se = np.sqrt(np.diag(np.linalg.inv(info)))
+    except np.linalg.LinAlgError:
+        se = np.full(design.shape[1], np.nan)
+    converged = bool(np.max(regression.n_iter_) < MAX_ITER)
+    separated = is_separated(design, y)
+    if not converged:
+        warning: str | None = (f"Churn model not identified: the optimiser did not converge "
+                               f"in {MAX_ITER} iterations; {CONSEQUENCE}")
+    elif separated:
+        warning = ("Churn model not identified: the features separate churned from renewed "
+                   "training terms, so some coefficients have no finite maximum-likelihood "
+                   f"value; {CONSEQUENCE}")
+    elif not np.all(np.isfinite(se)):
+        warning = ("Churn model not identified: the features are collinear (singular "
+                   f"information matrix), so standard errors cannot be computed; {CONSEQUENCE}")
+    else:
+        warning = None
+    return FitDiagnostics(
+        n_train=int(y.size), n_churned=int((y == 1).sum()), n_renewed=int((y == 0).sum()),
+        log_likelihood=log_likelihood, intercept_se=float(se[0]),
+        coefficient_se=tuple(float(v) for v in se[1:]), converged=converged,
+        is_separated=separated, is_identified=warning is None, warning=warning)
 
 
 def contributions(model: ChurnModel, frame: pd.DataFrame) -> npt.NDArray[np.float64]:

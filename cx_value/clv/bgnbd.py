@@ -15,9 +15,32 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from cx_value.clv._collapse import collapse
-from cx_value.clv._numerics import minimise_mean_nll, standard_errors
+from cx_value.clv._numerics import (
+    ParameterGroup,
+    assess_identification,
+    minimise_mean_nll,
+    standard_errors,
+)
 
 ArrayLike = np.ndarray | float
+
+MIN_CUSTOMERS = 40
+"""Fewest customers a BG/NBD fit is attempted on: ten per parameter (r, alpha, a, b)."""
+
+MIN_REPEAT_BUYERS = 20
+"""Fewest repeat buyers (x > 0) a BG/NBD fit is attempted on: ten per dropout parameter.
+
+Only a repeat buyer can drop out (and only after a repeat purchase), so a and b are
+learnt from them alone; with none the likelihood pushes r to 0 and says nothing of a, b.
+"""
+
+PARAMETER_NAMES: tuple[str, ...] = ("r", "alpha", "a", "b")
+
+PARAMETER_GROUPS: tuple[ParameterGroup, ...] = (
+    ParameterGroup("purchase rate (r, alpha)", ("r", "alpha"),
+                   "expected purchases and CLV are unreliable"),
+    ParameterGroup("dropout (a, b)", ("a", "b"), "P(alive) and CLV are unreliable"),
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,9 @@ class BGNBDParams:
     (alpha in the time unit of the data); ``a``, ``b``: Beta distribution of the
     dropout probability. ``*_se`` are asymptotic standard errors, ``n_customers``
     the customers fitted (sum of weights) and ``n_distinct`` their distinct histories.
+    ``converged``, ``is_identified`` and ``warning`` are the fit's diagnostics (see
+    :func:`cx_value.clv._numerics.assess_identification`); false and None for
+    parameters that do not come from a fit.
     """
 
     r: float
@@ -41,6 +67,9 @@ class BGNBDParams:
     b_se: float = float("nan")
     n_customers: float = 0.0
     n_distinct: int = 0
+    converged: bool = False
+    is_identified: bool = False
+    warning: str | None = None
 
     def as_array(self) -> np.ndarray:
         """(r, alpha, a, b) as an array."""
@@ -143,6 +172,12 @@ def fit(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,  # noqa: N803 (t
     analytic gradient) works on log-parameters; standard errors come from the
     inverse of the numerical Hessian of the negative log-likelihood on the natural
     parameters at the optimum.
+
+    The result carries the diagnostics: ``converged``, and ``is_identified`` with a
+    plain-language ``warning`` when a standard error exceeds its estimate or cannot be
+    computed, a parameter ran off towards 0 or infinity, or the optimiser did not
+    converge. An empty sample raises ``ValueError``; use :func:`sample_shortfall` to
+    check the minimum sample first.
     """
     (x, t_x, t_cal), w = collapse((frequency, recency, T), None if weights is None
                                   else np.asarray(weights, dtype=float))
@@ -151,16 +186,39 @@ def fit(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,  # noqa: N803 (t
         raise ValueError("no customers to fit")
     h = _Histories.of(x, t_x, t_cal, w)
     start = np.log([1.0, max(float(np.average(t_cal, weights=w)), 1e-3), 1.0, 1.0])
-    theta = np.exp(minimise_mean_nll(_nll_and_grad, start, args=(h,)))
+    optimum = minimise_mean_nll(_nll_and_grad, start, args=(h,))
+    theta = np.exp(optimum.log_theta)
 
     def neg_ll(values: np.ndarray) -> float:
         return -float(w @ _row_log_likelihood(values, h))
 
     se = standard_errors(neg_ll, theta)
+    verdict = assess_identification("BG/NBD", PARAMETER_NAMES, theta, se, optimum.at_bound,
+                                    optimum.converged, PARAMETER_GROUPS)
     r, alpha, a, b = (float(v) for v in theta)
     return BGNBDParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=-neg_ll(theta),
                        r_se=float(se[0]), alpha_se=float(se[1]), a_se=float(se[2]),
-                       b_se=float(se[3]), n_customers=float(w.sum()), n_distinct=int(x.size))
+                       b_se=float(se[3]), n_customers=float(w.sum()), n_distinct=int(x.size),
+                       converged=optimum.converged, is_identified=verdict.is_identified,
+                       warning=verdict.warning)
+
+
+def sample_shortfall(frequency: ArrayLike, weights: ArrayLike | None = None,
+                     min_customers: float = MIN_CUSTOMERS,
+                     min_repeat_buyers: float = MIN_REPEAT_BUYERS) -> str | None:
+    """Why the histories are too few to fit BG/NBD, or None when they suffice.
+
+    The minimum is :data:`MIN_CUSTOMERS` customers of whom :data:`MIN_REPEAT_BUYERS`
+    made a repeat purchase (``weights`` count a row as that many customers).
+    """
+    x = np.atleast_1d(np.asarray(frequency, dtype=float))
+    w = np.ones(x.shape) if weights is None else np.atleast_1d(
+        np.asarray(weights, dtype=float))
+    customers, repeaters = float(w.sum()), float(w[x > 0].sum())
+    if customers >= min_customers and repeaters >= min_repeat_buyers:
+        return None
+    return (f"needs at least {min_customers:g} customers of whom {min_repeat_buyers:g} repeat "
+            f"buyers, found {customers:g} customers and {repeaters:g} repeat buyers")
 
 
 def _check_histories(x: np.ndarray, t_x: np.ndarray, t_cal: np.ndarray) -> None:

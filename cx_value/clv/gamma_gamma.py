@@ -13,9 +13,25 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from cx_value.clv._collapse import collapse
-from cx_value.clv._numerics import minimise_mean_nll, standard_errors
+from cx_value.clv._numerics import (
+    ParameterGroup,
+    assess_identification,
+    minimise_mean_nll,
+    standard_errors,
+)
 
 ArrayLike = np.ndarray | float
+
+MIN_REPEAT_BUYERS = 30
+"""Fewest repeat buyers with a positive mean spend a Gamma-Gamma fit is attempted on: ten
+per parameter (p, q, gamma). Nobody else carries spend information."""
+
+PARAMETER_NAMES: tuple[str, ...] = ("p", "q", "gamma")
+
+PARAMETER_GROUPS: tuple[ParameterGroup, ...] = (
+    ParameterGroup("spend (p, q, gamma)", PARAMETER_NAMES,
+                   "expected spend per purchase and CLV are unreliable"),
+)
 
 
 @dataclass(frozen=True)
@@ -24,7 +40,9 @@ class GammaGammaParams:
 
     ``p``: shape of one customer's purchase values; ``q``, ``gamma``: shape and rate
     of the across-customer distribution of their scale. The population mean purchase
-    value is p·gamma/(q-1) (finite for q > 1).
+    value is p·gamma/(q-1) (finite for q > 1). ``converged``, ``is_identified`` and
+    ``warning`` are the fit's diagnostics (as for BG/NBD); false and None for parameters
+    that do not come from a fit.
     """
 
     p: float
@@ -36,6 +54,9 @@ class GammaGammaParams:
     gamma_se: float = float("nan")
     n_customers: float = 0.0
     n_distinct: int = 0
+    converged: bool = False
+    is_identified: bool = False
+    warning: str | None = None
 
     def as_array(self) -> np.ndarray:
         """(p, q, gamma) as an array."""
@@ -118,7 +139,9 @@ def fit(frequency: ArrayLike, monetary_value: ArrayLike,
     purchases. Rows with x = 0 carry no spend information and are dropped; m_x must
     be positive where x > 0. Identical rows are collapsed into weights first.
     Standard errors come from the inverse of the numerical Hessian of the negative
-    log-likelihood on the natural parameters.
+    log-likelihood on the natural parameters. The diagnostics (``converged``,
+    ``is_identified``, ``warning``) follow the rule of
+    :func:`cx_value.clv._numerics.assess_identification`.
     """
     x = np.asarray(frequency, dtype=float)
     m_x = np.asarray(monetary_value, dtype=float)
@@ -131,16 +154,41 @@ def fit(frequency: ArrayLike, monetary_value: ArrayLike,
         raise ValueError("no repeat buyers to fit")
     data = _Spend.of(x, m_x, w)
     start = np.log([1.0, 1.0, max(float(np.average(m_x, weights=w)), 1e-3)])
-    theta = np.exp(minimise_mean_nll(_nll_and_grad, start, args=(data,)))
+    optimum = minimise_mean_nll(_nll_and_grad, start, args=(data,))
+    theta = np.exp(optimum.log_theta)
 
     def neg_ll(values: np.ndarray) -> float:
         return -_total_log_likelihood(values, data)[0]
 
     se = standard_errors(neg_ll, theta)
+    verdict = assess_identification("Gamma-Gamma", PARAMETER_NAMES, theta, se,
+                                    optimum.at_bound, optimum.converged, PARAMETER_GROUPS)
     p, q, gamma = (float(v) for v in theta)
     return GammaGammaParams(p=p, q=q, gamma=gamma, log_likelihood=-neg_ll(theta),
                             p_se=float(se[0]), q_se=float(se[1]), gamma_se=float(se[2]),
-                            n_customers=float(w.sum()), n_distinct=int(x.size))
+                            n_customers=float(w.sum()), n_distinct=int(x.size),
+                            converged=optimum.converged, is_identified=verdict.is_identified,
+                            warning=verdict.warning)
+
+
+def sample_shortfall(frequency: ArrayLike, monetary_value: ArrayLike,
+                     weights: ArrayLike | None = None,
+                     min_repeat_buyers: float = MIN_REPEAT_BUYERS) -> str | None:
+    """Why the spend data are too few to fit Gamma-Gamma, or None when they suffice.
+
+    Counts the repeat buyers (x > 0) with a positive mean spend m_x, the customers
+    :func:`fit` learns from; the minimum is :data:`MIN_REPEAT_BUYERS`.
+    """
+    x = np.atleast_1d(np.asarray(frequency, dtype=float))
+    m_x = np.atleast_1d(np.asarray(monetary_value, dtype=float))
+    w = np.ones(x.shape) if weights is None else np.atleast_1d(
+        np.asarray(weights, dtype=float))
+    with np.errstate(invalid="ignore"):
+        spenders = float(w[(x > 0) & (m_x > 0)].sum())
+    if spenders >= min_repeat_buyers:
+        return None
+    return (f"needs at least {min_repeat_buyers:g} repeat buyers with a positive mean "
+            f"spend, found {spenders:g}")
 
 
 def conditional_expected_spend(params: GammaGammaParams, x: ArrayLike,

@@ -31,9 +31,34 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, hyp2f1
 
-from cx_value.clv._numerics import minimise_mean_nll, standard_errors
+from cx_value.clv._numerics import (
+    ParameterGroup,
+    assess_identification,
+    minimise_mean_nll,
+    standard_errors,
+)
 
 ArrayLike = np.ndarray | float | Sequence[float]
+
+SBG_MIN_CUSTOMERS = 20
+"""Fewest customers with a decided first term (a duration of at least one period) an sBG
+fit is attempted on: ten per parameter. A customer censored at 0 adds nothing."""
+
+SBG_MIN_CHURNED = 1
+"""Fewest churned customers: with none, the likelihood pushes alpha to 0 (nobody churns)."""
+
+SBG_MIN_RENEWED = 1
+"""Fewest customers with a renewal: with none, every decided customer churned at the
+first chance and beta goes to 0. Thin data beyond these minima leave large standard
+errors, which the identification rule reports."""
+
+SBG_PARAMETER_NAMES: tuple[str, ...] = ("alpha", "beta")
+
+SBG_PARAMETER_GROUPS: tuple[ParameterGroup, ...] = (
+    ParameterGroup("churn distribution (alpha, beta)", SBG_PARAMETER_NAMES,
+                   "renewal probabilities beyond the observed terms, DERL and the projected "
+                   "survival curve are unreliable"),
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,8 @@ class SBGParams:
     ``alpha``, ``beta``: the Beta distribution of the per-period churn probability
     theta (mean churn alpha / (alpha + beta)). ``*_se`` are asymptotic standard
     errors, ``n_customers`` the customers fitted (churned plus censored).
+    ``converged``, ``is_identified`` and ``warning`` are the fit's diagnostics (as for
+    BG/NBD); false and None for parameters that do not come from a fit.
     """
 
     alpha: float
@@ -51,6 +78,9 @@ class SBGParams:
     alpha_se: float = float("nan")
     beta_se: float = float("nan")
     n_customers: float = 0.0
+    converged: bool = False
+    is_identified: bool = False
+    warning: str | None = None
 
     def as_array(self) -> np.ndarray:
         """(alpha, beta) as an array."""
@@ -133,15 +163,45 @@ def _fit(o: _Outcomes) -> SBGParams:
         ll, grad = _log_lik_and_grad(theta, o)
         return -ll / total, -grad * theta / total
 
-    theta = np.exp(minimise_mean_nll(objective, np.zeros(2)))
+    optimum = minimise_mean_nll(objective, np.zeros(2))
+    theta = np.exp(optimum.log_theta)
 
     def neg_ll(values: np.ndarray) -> float:
         return -_log_lik_and_grad(values, o)[0]
 
     se = standard_errors(neg_ll, theta)
+    verdict = assess_identification("sBG", SBG_PARAMETER_NAMES, theta, se, optimum.at_bound,
+                                    optimum.converged, SBG_PARAMETER_GROUPS)
     return SBGParams(alpha=float(theta[0]), beta=float(theta[1]),
                      log_likelihood=-neg_ll(theta), alpha_se=float(se[0]),
-                     beta_se=float(se[1]), n_customers=total)
+                     beta_se=float(se[1]), n_customers=total, converged=optimum.converged,
+                     is_identified=verdict.is_identified, warning=verdict.warning)
+
+
+def sbg_sample_shortfall(durations: ArrayLike, churned: ArrayLike,
+                         weights: ArrayLike | None = None,
+                         min_customers: float = SBG_MIN_CUSTOMERS,
+                         min_churned: float = SBG_MIN_CHURNED,
+                         min_renewed: float = SBG_MIN_RENEWED) -> str | None:
+    """Why the durations are too few to fit sBG, or None when they suffice.
+
+    In the convention of :func:`fit_sbg_durations`: customers with a duration of at least
+    one period count (:data:`SBG_MIN_CUSTOMERS`); of them at least
+    :data:`SBG_MIN_CHURNED` churned and :data:`SBG_MIN_RENEWED` renewed at least once
+    (churned after two or more periods, or censored after one or more).
+    """
+    d = np.atleast_1d(np.asarray(durations, dtype=float))
+    c = np.atleast_1d(np.asarray(churned, dtype=bool))
+    w = np.ones(d.shape) if weights is None else np.atleast_1d(
+        np.asarray(weights, dtype=float))
+    decided = float(w[d >= 1].sum())
+    n_churned = float(w[c & (d >= 1)].sum())
+    n_renewed = float(w[(c & (d >= 2)) | (~c & (d >= 1))].sum())
+    if decided >= min_customers and n_churned >= min_churned and n_renewed >= min_renewed:
+        return None
+    return (f"needs at least {min_customers:g} customers with a decided first term of whom "
+            f"{min_churned:g} churned and {min_renewed:g} renewed, found {decided:g} "
+            f"customers, {n_churned:g} churned and {n_renewed:g} renewed")
 
 
 def fit_sbg(alive_counts: ArrayLike | Sequence[ArrayLike]) -> SBGParams:

@@ -90,9 +90,10 @@ def test_sql_scores_equal_the_python_pipeline(
         "select * from marts.churn_model_coefficients order by feature_order").df()
     scored = demo_db.execute(
         "select * from marts.fct_contract_churn_risk order by subscription_id").df()
-    if coefficients.empty:
+    if (coefficients["status"] != "fitted").all():
         # Too few labelled terms to fit (e.g. an early cx_churn_train_end): nothing scored.
         assert scored["churn_probability"].isna().all()
+        assert (scored["churn_model_status"] == coefficients["status"].iloc[0]).all()
         return
     train_end = pd.Timestamp(coefficients["train_end"].iloc[0]).date()
     refit = fit_coefficients(dbt_features, train_end)
@@ -124,5 +125,7 @@ def test_too_few_labels_fit_nothing(dbt_features: pd.DataFrame) -> None:
     few = dbt_features.sort_values("end_date").head(12)
     result = fit_coefficients(few, date(2100, 1, 1))
     assert result.model is None
-    assert result.coefficients.empty
     assert list(result.coefficients.columns) == list(COEFFICIENT_COLUMNS)
+    assert (result.coefficients["status"] == "not_enough_data").all()
+    assert result.coefficients["coefficient"].isna().all()
+    assert (result.coefficients["n_train"] == few["is_churned"].notna().sum()).all()

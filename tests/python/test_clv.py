@@ -189,3 +189,96 @@ def test_fit_rejects_impossible_histories() -> None:
         bgnbd.fit([1, 2], [5.0, 12.0], [10.0, 10.0])
     with pytest.raises(ValueError, match="positive"):
         gamma_gamma.fit([1, 2], [0.0, 12.0])
+
+
+# ------------------------------------------------------------------ diagnostics
+
+
+def test_cdnow_fits_are_converged_and_identified(bg_fit: BGNBDParams,
+                                                 spend_summary: pd.DataFrame) -> None:
+    assert bg_fit.converged and bg_fit.is_identified and bg_fit.warning is None
+    spend = gamma_gamma.fit(spend_summary["x"], spend_summary["zbar"])
+    assert spend.converged and spend.is_identified and spend.warning is None
+
+
+def _planted(a: float, b: float, customers: int, seed: int) -> BGNBDParams:
+    """BG/NBD fitted to customers simulated with CDNOW's purchase rates and dropout
+    Beta(a, b), observed 26-78 weeks, last purchases recorded to the day."""
+    rng = np.random.default_rng(seed)
+    t_cal = rng.uniform(26.0, 78.0, size=customers)
+    true = BGNBDParams(r=0.243, alpha=4.414, a=a, b=b)
+    x, t_x = simulate_bgnbd(true, t_cal, rng, resolution=1 / 7)
+    assert bgnbd.sample_shortfall(x) is None  # plenty of data: the model is the problem
+    return bgnbd.fit(x, t_x, t_cal)
+
+
+def test_rare_dropout_is_not_identified() -> None:
+    """Dropout after a repeat purchase with mean probability 0.001 (a 0.02, b 20): in 2,000
+    customers observed for at most 78 weeks hardly anyone drops out, so the data cannot
+    say how dropout varies. The fit lands on a 0.051 with SE 0.100 and b 13.2 with SE
+    34.7 (seed 1), like the retailer's a 0.0034 (SE 0.0103), b 6.75 (SE 22.2); the
+    purchase process stays identified."""
+    fit = _planted(a=0.02, b=20.0, customers=2000, seed=1)
+    assert fit.converged
+    assert not fit.is_identified
+    assert fit.a_se > fit.a and fit.b_se > fit.b
+    assert fit.r_se < fit.r and fit.alpha_se < fit.alpha
+    assert fit.warning is not None
+    assert fit.warning.startswith("BG/NBD dropout (a, b) not identified: SE of a ")
+    assert "P(alive) and CLV are unreliable" in fit.warning
+    assert "purchase rate" not in fit.warning
+
+
+def test_dropout_running_off_to_zero_is_not_identified() -> None:
+    """With dropout probability mean 0.0002 (a 0.001, b 5) the likelihood keeps rising as
+    a falls: a runs onto the optimiser's box (e^-15) and is reported as running off."""
+    fit = _planted(a=0.001, b=5.0, customers=1500, seed=3)
+    assert not fit.is_identified
+    assert fit.a < 1e-6
+    assert fit.warning is not None and "a ran off towards 0" in fit.warning
+
+
+def test_identification_rule_by_hand() -> None:
+    from cx_value.clv._numerics import ParameterGroup, assess_identification
+
+    groups = (ParameterGroup("first (x)", ("x",), "X is unreliable"),
+              ParameterGroup("second (y, z)", ("y", "z"), "Y is unreliable"))
+    names = ("x", "y", "z")
+    estimate = np.array([1.0, 2.0, 3.0])
+    inside = np.zeros(3, dtype=np.int64)
+    fine = assess_identification("M", names, estimate, np.array([0.5, 2.0, 1.0]), inside,
+                                 True, groups)
+    assert fine.is_identified and fine.warning is None  # SE equal to the estimate is allowed
+    wide = assess_identification("M", names, estimate, np.array([1.5, np.nan, 1.0]), inside,
+                                 True, groups)
+    assert not wide.is_identified
+    assert wide.warning == (
+        "M first (x) not identified: SE of x 1.5 exceeds its estimate 1; X is unreliable. "
+        "M second (y, z) not identified: SE of y cannot be computed (singular "
+        "information); Y is unreliable")
+    bound = assess_identification("M", names, estimate, np.array([0.1, 0.1, 0.1]),
+                                  np.array([0, 0, 1]), True, groups)
+    assert bound.warning == ("M second (y, z) not identified: z ran off towards infinity "
+                             "(3); Y is unreliable")
+    stalled = assess_identification("M", names, estimate, np.array([0.1, 0.1, 0.1]), inside,
+                                    False, groups)
+    assert not stalled.is_identified
+    assert stalled.warning == ("M not identified: the optimiser did not converge; "
+                               "X is unreliable; Y is unreliable")
+
+
+def test_minimum_samples() -> None:
+    x = np.array([0] * 20 + [1] * 20)
+    assert bgnbd.sample_shortfall(x) is None
+    assert bgnbd.sample_shortfall(x[1:]) == (
+        "needs at least 40 customers of whom 20 repeat buyers, found 39 customers and 20 "
+        "repeat buyers")
+    assert bgnbd.sample_shortfall(np.zeros(500)) is not None  # nobody bought twice
+    assert bgnbd.sample_shortfall([0, 1], weights=[20, 20]) is None
+    assert bgnbd.sample_shortfall([]) is not None
+    m_x = np.where(x > 0, 10.0, np.nan)
+    assert gamma_gamma.sample_shortfall(x, m_x) == (
+        "needs at least 30 repeat buyers with a positive mean spend, found 20")
+    assert gamma_gamma.sample_shortfall(np.ones(30), np.full(30, 5.0)) is None
+    # A repeat buyer whose repeat days had no revenue carries no spend information.
+    assert gamma_gamma.sample_shortfall(np.ones(30), np.r_[0.0, np.full(29, 5.0)]) is not None

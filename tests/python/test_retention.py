@@ -12,6 +12,7 @@ from cx_value.clv import (
     fit_sbg,
     fit_sbg_durations,
     kaplan_meier,
+    retention,
     sbg_churn_probability,
     sbg_discounted_expected_residual_lifetime,
     sbg_expected_residual_lifetime,
@@ -177,3 +178,55 @@ def test_recovery_of_simulated_parameters() -> None:
     km = kaplan_meier(duration, churned)
     t = np.arange(1, periods + 1)
     np.testing.assert_array_less(np.abs(km.at(t) - sbg_survival(fit, t)), 3 * km.se)
+
+
+# ------------------------------------------------------------------ diagnostics
+
+
+def test_published_fits_are_identified() -> None:
+    for counts in (REGULAR, HIGH_END):
+        fit = fit_sbg(counts)
+        assert fit.converged and fit.is_identified and fit.warning is None
+
+
+def test_two_observed_periods_leave_heterogeneity_unidentified() -> None:
+    """The demo's contract outcomes (244 decided first terms, 136 renewed; 58 decided
+    second terms, 35 renewed): two parameters reproduce the two retention rates exactly,
+    but a homogeneous churn rate (alpha, beta -> infinity) fits almost as well (LR 0.41),
+    so the SEs exceed the estimates (alpha 3.81, SE 6.38; beta 4.80, SE 8.28)."""
+    durations = [0] * 57 + [1] * 78 + [1] * 108 + [2] * 35 + [2] * 23
+    churned = [False] * 57 + [False] * 78 + [True] * 108 + [False] * 35 + [True] * 23
+    assert retention.sbg_sample_shortfall(durations, churned) is None
+    fit = fit_sbg_durations(durations, churned)
+    assert fit.n_customers == 244
+    assert round(fit.alpha, 2) == 3.81 and round(fit.beta, 2) == 4.80
+    assert not fit.is_identified
+    assert fit.warning is not None
+    assert fit.warning.startswith("sBG churn distribution (alpha, beta) not identified: "
+                                  "SE of alpha 6.38 exceeds its estimate 3.81")
+
+
+def test_one_observed_period_is_not_identified() -> None:
+    """Only the first renewal decided: the mean churn alpha / (alpha + beta) is known,
+    alpha + beta is not; the likelihood is flat along it and the information singular."""
+    fit = fit_sbg_durations([1] * 100, [True] * 40 + [False] * 60)
+    assert fit.alpha / (fit.alpha + fit.beta) == pytest.approx(0.4, abs=1e-6)
+    assert not fit.is_identified
+    assert np.isnan(fit.alpha_se) and np.isnan(fit.beta_se)
+    assert fit.warning is not None and "SE of alpha cannot be computed" in fit.warning
+
+
+def test_sbg_minimum_sample() -> None:
+    assert retention.sbg_sample_shortfall([1] * 20, [True] * 10 + [False] * 10) is None
+    # nobody churned: alpha would go to 0
+    assert "0 churned" in retention.sbg_sample_shortfall([1, 2, 3] * 10, [False] * 30)
+    # everybody churned at the first renewal: beta would go to 0
+    assert retention.sbg_sample_shortfall([1] * 30, [True] * 30) == (
+        "needs at least 20 customers with a decided first term of whom 1 churned and 1 "
+        "renewed, found 30 customers, 30 churned and 0 renewed")
+    # a churn after a renewal counts as a renewal too
+    assert retention.sbg_sample_shortfall([1] * 29 + [2], [True] * 30) is None
+    # customers still in their first term (censored at 0) do not count
+    assert retention.sbg_sample_shortfall([0] * 100 + [1] * 19,
+                                          [False] * 110 + [True] * 9) is not None
+    assert retention.sbg_sample_shortfall([], []) is not None

@@ -9,7 +9,8 @@
     the term's end is paid with the sBG next-renewal probability of
     fct_customer_retention, or not at all when notice was given. DERL is not used
     because it runs over the whole remaining lifetime, which would put subscribers
-    on a different horizon from one-off buyers.
+    on a different horizon from one-off buyers. Each row carries the status of the
+    fitted models behind its values (null when the customer is not scored by a model).
 #}
 with
 
@@ -75,12 +76,22 @@ final as (
         {{ cx_as_double(
             'coalesce(clv.expected_clv_12m, 0)'
             ~ ' + coalesce(subscriber_values.contract_clv_12m, 0)'
-        ) }} as clv_12m
+        ) }} as clv_12m,
+        clv.clv_model_warning,
+        clv.is_clv_model_identified,
+        retention.retention_model_warning,
+        retention.is_retention_model_identified,
+        {{ cx_join_warnings(['clv.clv_model_warning', 'retention.retention_model_warning']) }}
+            as model_warnings,
+        coalesce(clv.is_clv_model_identified, true)
+        and coalesce(retention.is_retention_model_identified, true) as are_models_identified
     from customers
     left join clv
         on customers.customer_id = clv.customer_id
     left join subscriber_values
         on customers.customer_id = subscriber_values.customer_id
+    left join retention
+        on customers.customer_id = retention.customer_id
 )
 
 select * from final

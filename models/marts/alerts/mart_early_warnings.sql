@@ -208,7 +208,11 @@ trailing_revenue as (
 customer_churn_risk as (
     select
         customer_id,
-        max(churn_probability) as churn_probability
+        max(churn_probability) as churn_probability,
+        -- one model scores every term: its warning and flag are the same on each
+        max(churn_model_warning) as churn_model_warning,
+        min(case when is_churn_model_identified then 1 else 0 end) = 1
+            as is_churn_model_identified
     from churn_risk
     group by customer_id
 ),
@@ -226,6 +230,10 @@ valued as (
         {{ cx_as_double('customer_churn_risk.churn_probability') }} as churn_probability,
         {{ cx_as_double('coalesce(trailing_revenue.revenue_12m, 0)') }} as revenue_12m,
         {{ cx_as_double('clv.expected_clv_12m') }} as expected_clv_12m,
+        clv.clv_model_warning,
+        clv.is_clv_model_identified,
+        customer_churn_risk.churn_model_warning,
+        customer_churn_risk.is_churn_model_identified,
         -- a live contract is worth its fee for a year; a churned one nothing
         case
             when customers.subscription_status in ('active', 'notice_given', 'in_grace')
@@ -275,7 +283,12 @@ final as (
         row_number() over (
             order by value_at_stake desc, reason_at desc, customer_id asc, reason asc
         ) as priority_rank,
-        as_of_date
+        as_of_date,
+        -- the fitted models behind this row's CLV and churn probability; a model the
+        -- row does not use (no score joined) neither warns nor counts as unidentified
+        {{ cx_join_warnings(['clv_model_warning', 'churn_model_warning']) }} as model_warnings,
+        coalesce(is_clv_model_identified, true)
+        and coalesce(is_churn_model_identified, true) as are_models_identified
     from value_at_stake
 )
 

@@ -1,30 +1,19 @@
 """Churn model of contract terms fitted on the labelled terms, as standardised coefficients.
 
-One row per fitted feature. Fitting (logistic regression) needs an optimiser, so it runs
-here with cx_value.churn; scoring is a closed form of these numbers and lives in SQL
-(fct_contract_churn_risk). Too few churned or renewed terms: an empty table, and the
-scores stay empty.
+One row per fitted feature, with the fit's status and diagnostics. Fitting (logistic
+regression) needs an optimiser, so it runs here with cx_value.churn; scoring is a closed
+form of these numbers and lives in SQL (fct_contract_churn_risk). Too few churned or
+renewed terms: one row per candidate feature with status not_enough_data and NULL
+coefficients, and the scores are NULL with that status.
 """
 
 from datetime import date, timedelta
 
 import pandas as pd
 
-from cx_value.churn.dag import fit_coefficients
+from cx_value.churn.dag import COEFFICIENT_COLUMN_TYPES, fit_coefficients
 from cx_value.churn.features import Timing
-
-COLUMN_TYPES = {
-    "feature": "varchar",
-    "feature_order": "integer",
-    "coefficient": "double",
-    "mean": "double",
-    "sd": "double",
-    "intercept": "double",
-    "n_train": "bigint",
-    "train_end": "date",
-    "auc_backtest": "double",
-    "brier_backtest": "double",
-}
+from cx_value.fit_status import cast_projection
 
 
 def model(dbt, session):
@@ -44,10 +33,6 @@ def model(dbt, session):
         as_of = pd.Timestamp(features["as_of_date"].max()).date()
         train_end = as_of - timedelta(days=timing.grace_days)
 
-    if train_end is None:
-        table = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMN_TYPES})
-    else:
-        table = fit_coefficients(features, train_end, timing).coefficients
-    # Typed in SQL, so an empty fit still gives the table its column types.
-    typed = ", ".join(f"cast({c} as {t}) as {c}" for c, t in COLUMN_TYPES.items())
-    return session.from_df(table).project(typed)
+    table = fit_coefficients(features, train_end, timing).coefficients
+    # Typed in SQL, so a table without a fit still gives its columns their types.
+    return session.from_df(table).project(cast_projection(COEFFICIENT_COLUMN_TYPES))

@@ -3,7 +3,9 @@
     churn_model_coefficients, the closed form of the fitted logistic pipeline:
     p = 1 / (1 + exp(-(intercept + sum(coefficient * (x - mean) / sd)))), a
     missing x contributing nothing (the pipeline imputes the training mean).
-    Drivers are the features with the largest positive contributions.
+    Drivers are the features with the largest positive contributions. When the model is
+    not fitted its coefficients are NULL, so probability, band and drivers are NULL; every
+    row carries the model's status, identification flag and warning.
 #}
 {%- set features = [
     'is_detractor_in_term', 'latest_nps', 'csat_mean', 'ces_mean',
@@ -66,6 +68,16 @@ intercept as (
     from coefficients
 ),
 
+model_status as (
+    select
+        max(status) as churn_model_status,
+        -- identified only when every row says so
+        coalesce(min(case when is_identified then 1 else 0 end), 0) = 1
+            as is_churn_model_identified,
+        max(warning) as churn_model_warning
+    from coefficients
+),
+
 ranked_drivers as (
     select
         subscription_id,
@@ -114,12 +126,16 @@ final as (
         top_drivers.top_driver_1,
         top_drivers.top_driver_2,
         top_drivers.top_driver_3,
-        {{ dbt.dateadd('day', 1, 'cast(open_terms.as_of_date as timestamp)') }} as scored_at
+        {{ dbt.dateadd('day', 1, 'cast(open_terms.as_of_date as timestamp)') }} as scored_at,
+        model_status.churn_model_status,
+        model_status.is_churn_model_identified,
+        model_status.churn_model_warning
     from open_terms
     inner join probabilities
         on open_terms.subscription_id = probabilities.subscription_id
     left join top_drivers
         on open_terms.subscription_id = top_drivers.subscription_id
+    cross join model_status
 )
 
 select * from final

@@ -1,6 +1,8 @@
 {#
     P(alive) and expected spend are closed forms of the fitted parameters, computed
     here in SQL; the expected purchases need 2F1 and come from clv_customer_predictions.
+    A model that is not fitted (status not_enough_data or failed) scores NULL; every row
+    carries the models' combined status, identification flag and warnings.
 #}
 with
 
@@ -24,7 +26,14 @@ fitted as (
         max(case when parameter = 'b' then estimate end) as bgnbd_b,
         max(case when parameter = 'p' then estimate end) as gamma_gamma_p,
         max(case when parameter = 'q' then estimate end) as gamma_gamma_q,
-        max(case when parameter = 'gamma' then estimate end) as gamma_gamma_gamma
+        max(case when parameter = 'gamma' then estimate end) as gamma_gamma_gamma,
+        max(case when model = 'bgnbd' then status end) as bgnbd_status,
+        max(case when model = 'gamma_gamma' then status end) as gamma_gamma_status,
+        max(case when model = 'bgnbd' then warning end) as bgnbd_warning,
+        max(case when model = 'gamma_gamma' then warning end) as gamma_gamma_warning,
+        -- identified only when every row of both models says so
+        coalesce(min(case when is_identified then 1 else 0 end), 0) = 1
+            as is_clv_model_identified
     from parameters
 ),
 
@@ -35,14 +44,26 @@ scored as (
         histories.frequency,
         histories.recency_weeks,
         histories.t_weeks,
-        {{ cx_bgnbd_p_alive(
-            'histories.frequency', 'histories.recency_weeks', 'histories.t_weeks',
-            'fitted.bgnbd_r', 'fitted.bgnbd_alpha', 'fitted.bgnbd_a', 'fitted.bgnbd_b'
-        ) }} as p_alive,
-        {{ cx_gamma_gamma_expected_spend(
-            'histories.frequency', 'histories.monetary_value',
-            'fitted.gamma_gamma_p', 'fitted.gamma_gamma_q', 'fitted.gamma_gamma_gamma'
-        ) }} as expected_spend_per_purchase
+        -- P(alive) = 1 without a repeat purchase holds only under a fitted model
+        case
+            when fitted.bgnbd_status = 'fitted'
+                then {{ cx_bgnbd_p_alive(
+                    'histories.frequency', 'histories.recency_weeks', 'histories.t_weeks',
+                    'fitted.bgnbd_r', 'fitted.bgnbd_alpha', 'fitted.bgnbd_a', 'fitted.bgnbd_b'
+                ) }}
+        end as p_alive,
+        case
+            when fitted.gamma_gamma_status = 'fitted'
+                then {{ cx_gamma_gamma_expected_spend(
+                    'histories.frequency', 'histories.monetary_value',
+                    'fitted.gamma_gamma_p', 'fitted.gamma_gamma_q', 'fitted.gamma_gamma_gamma'
+                ) }}
+        end as expected_spend_per_purchase,
+        {{ cx_combined_status(['fitted.bgnbd_status', 'fitted.gamma_gamma_status']) }}
+            as clv_model_status,
+        fitted.is_clv_model_identified,
+        {{ cx_join_warnings(['fitted.bgnbd_warning', 'fitted.gamma_gamma_warning']) }}
+            as clv_model_warning
     from histories
     cross join fitted
 ),
@@ -61,7 +82,10 @@ final as (
             as expected_spend_per_purchase,
         {{ cx_as_double(
             'scored.expected_spend_per_purchase * predictions.discounted_purchases_12m'
-        ) }} as expected_clv_12m
+        ) }} as expected_clv_12m,
+        scored.clv_model_status,
+        scored.is_clv_model_identified,
+        scored.clv_model_warning
     from scored
     inner join predictions
         on scored.customer_id = predictions.customer_id

@@ -65,7 +65,12 @@ referral_values as (
     select
         referral_pairs.referrer_customer_id as customer_id,
         count(*) as referred_customers,
-        sum(projected_values.clv_12m) as referred_clv_12m
+        sum(projected_values.clv_12m) as referred_clv_12m,
+        -- the referred customers' values come from the same fitted models
+        max(projected_values.clv_model_warning) as referred_clv_model_warning,
+        max(projected_values.retention_model_warning) as referred_retention_model_warning,
+        min(case when projected_values.are_models_identified then 1 else 0 end) = 1
+            as are_referred_models_identified
     from referral_pairs
     inner join projected_values
         on referral_pairs.referred_customer_id = projected_values.customer_id
@@ -117,7 +122,14 @@ components as (
             else 'none'
         end as latest_nps_class,
         actions.revenue_12m,
-        actions.revenue_prior_12m
+        actions.revenue_prior_12m,
+        {{ cx_join_warnings([
+            'coalesce(projected_values.clv_model_warning, referral_values.referred_clv_model_warning)',
+            'coalesce(projected_values.retention_model_warning, '
+            ~ 'referral_values.referred_retention_model_warning)',
+        ]) }} as model_warnings,
+        projected_values.are_models_identified
+        and coalesce(referral_values.are_referred_models_identified, true) as are_models_identified
     from customers
     inner join projected_values
         on customers.customer_id = projected_values.customer_id
@@ -231,7 +243,9 @@ final as (
         cast(
             row_number() over (order by priority_score desc, cev desc, customer_id asc)
             as {{ dbt.type_bigint() }}
-        ) as priority_rank
+        ) as priority_rank,
+        model_warnings,
+        are_models_identified
     from prioritised
 )
 

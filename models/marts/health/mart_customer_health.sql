@@ -157,6 +157,8 @@ latest_churn_risk as (
         top_driver_1,
         top_driver_2,
         top_driver_3,
+        churn_model_warning,
+        is_churn_model_identified,
         row_number() over (
             partition by customer_id
             order by end_date desc, subscription_id desc
@@ -185,6 +187,12 @@ inputs as (
         latest_churn_risk.top_driver_1,
         latest_churn_risk.top_driver_2,
         latest_churn_risk.top_driver_3,
+        clv.clv_model_warning,
+        clv.is_clv_model_identified,
+        retention.retention_model_warning,
+        retention.is_retention_model_identified,
+        latest_churn_risk.churn_model_warning,
+        latest_churn_risk.is_churn_model_identified,
         {{ cx_as_double('coalesce(trailing_revenue.revenue_12m, 0)') }} as revenue_12m,
         -- a live contract is worth its fee for a year; a churned one nothing
         case
@@ -378,7 +386,14 @@ final as (
                         customer_id asc
                 )
         end as action_priority_rank,
-        as_of_date
+        as_of_date,
+        -- the fitted models behind this row's scores: a model the row does not use
+        -- (no score joined) neither warns nor counts as unidentified
+        {{ cx_join_warnings(['clv_model_warning', 'retention_model_warning', 'churn_model_warning']) }}
+            as model_warnings,
+        coalesce(is_clv_model_identified, true)
+        and coalesce(is_retention_model_identified, true)
+        and coalesce(is_churn_model_identified, true) as are_models_identified
     from actioned
 )
 

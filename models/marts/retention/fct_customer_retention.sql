@@ -1,6 +1,8 @@
 {#
     The next-renewal probability is a closed form of the fitted sBG parameters,
     computed here in SQL; DERL needs 2F1 and comes from retention_customer_predictions.
+    When sBG is not fitted (status not_enough_data or failed) the scores are NULL; every
+    row carries the model's status, identification flag and warning.
 #}
 with
 
@@ -19,7 +21,12 @@ predictions as (
 fitted as (
     select
         max(case when parameter = 'alpha' then estimate end) as sbg_alpha,
-        max(case when parameter = 'beta' then estimate end) as sbg_beta
+        max(case when parameter = 'beta' then estimate end) as sbg_beta,
+        max(status) as retention_model_status,
+        -- identified only when both rows say so
+        coalesce(min(case when is_identified then 1 else 0 end), 0) = 1
+            as is_retention_model_identified,
+        max(warning) as retention_model_warning
     from parameters
 ),
 
@@ -36,9 +43,15 @@ scored as (
         active.first_start_date,
         active.renewals,
         active.latest_monthly_fee,
-        {{ cx_sbg_renewal_probability(
-            cx_as_double('active.renewals'), 'fitted.sbg_alpha', 'fitted.sbg_beta'
-        ) }} as renewal_probability
+        case
+            when fitted.retention_model_status = 'fitted'
+                then {{ cx_sbg_renewal_probability(
+                    cx_as_double('active.renewals'), 'fitted.sbg_alpha', 'fitted.sbg_beta'
+                ) }}
+        end as renewal_probability,
+        fitted.retention_model_status,
+        fitted.is_retention_model_identified,
+        fitted.retention_model_warning
     from active
     cross join fitted
 ),
@@ -52,7 +65,10 @@ final as (
         cast(scored.latest_monthly_fee as decimal(18, 2)) as monthly_fee,
         {{ cx_as_double('scored.renewal_probability') }} as renewal_probability,
         {{ cx_as_double('predictions.discounted_expected_residual_lifetime') }}
-            as discounted_expected_residual_lifetime
+            as discounted_expected_residual_lifetime,
+        scored.retention_model_status,
+        scored.is_retention_model_identified,
+        scored.retention_model_warning
     from scored
     inner join predictions
         on scored.customer_id = predictions.customer_id

@@ -3,16 +3,11 @@
 DERL contains the Gauss hypergeometric function 2F1, which SQL engines do not have;
 it is computed here and joined by fct_customer_retention. The next-renewal
 probability is computed here too, as the reference the SQL closed form is tested
-against.
+against. When sBG is not fitted every active subscriber is listed with NULL scores.
 """
 
-import pandas as pd
-
-from cx_value.clv.retention import (
-    SBGParams,
-    sbg_discounted_expected_residual_lifetime,
-    sbg_renewal_probability,
-)
+from cx_value.clv.dag import RETENTION_PREDICTION_COLUMN_TYPES, retention_prediction_table
+from cx_value.fit_status import cast_projection
 
 
 def model(dbt, session):
@@ -21,14 +16,6 @@ def model(dbt, session):
     durations = dbt.ref("int_customer_contract_durations").df()
     parameters = dbt.ref("retention_sbg_parameters").df()
 
-    fitted = parameters.set_index("parameter")["estimate"]
-    params = SBGParams(alpha=float(fitted["alpha"]), beta=float(fitted["beta"]))
-
-    active = durations[~durations["is_churned"].astype(bool)]
-    renewals = active["renewals"].to_numpy(dtype=float)
-    return pd.DataFrame({
-        "customer_id": active["customer_id"].astype(str).to_numpy(),
-        "renewal_probability": sbg_renewal_probability(params, renewals),
-        "discounted_expected_residual_lifetime": sbg_discounted_expected_residual_lifetime(
-            params, renewals, rate),
-    })
+    predictions = retention_prediction_table(durations, parameters, rate)
+    return session.from_df(predictions).project(
+        cast_projection(RETENTION_PREDICTION_COLUMN_TYPES))

@@ -1,28 +1,22 @@
 """Shifted-beta-geometric (sBG) parameters fitted on the subscribers' contract durations.
 
-Two rows, alpha and beta. Fitting needs maximum likelihood (scipy), which SQL cannot
-do; the next-renewal probability is a closed form of the two numbers and is scored
-in SQL (fct_customer_retention).
+Two rows, alpha and beta, with the fit's status and diagnostics. Fitting needs maximum
+likelihood (scipy), which SQL cannot do; the next-renewal probability is a closed form of
+the two numbers and is scored in SQL (fct_customer_retention). Too few subscribers or a
+failed fit never stop the build: the rows then say why and carry NULL estimates.
 """
 
 import pandas as pd
 
-from cx_value.clv.retention import fit_sbg_durations
+from cx_value.clv.dag import PARAMETER_COLUMN_TYPES, sbg_parameter_table
+from cx_value.fit_status import cast_projection
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     durations = dbt.ref("int_customer_contract_durations").df()
+    as_of = dbt.ref("int_observation_date").df()["as_of_date"]
+    as_of_date = pd.Timestamp(as_of.iloc[0]).date() if len(as_of) else None
 
-    fitted = fit_sbg_durations(
-        durations["duration_terms"].to_numpy(dtype=float),
-        durations["is_churned"].to_numpy(dtype=bool),
-    )
-    parameters = pd.DataFrame(
-        [(name, getattr(fitted, name), getattr(fitted, f"{name}_se"),
-          fitted.log_likelihood, fitted.n_customers) for name in ("alpha", "beta")],
-        columns=["parameter", "estimate", "standard_error", "log_likelihood", "n_customers"],
-    )
-    parameters["n_customers"] = parameters["n_customers"].astype("int64")
-    parameters["fitted_at_as_of"] = pd.Timestamp(durations["as_of_date"].max()).date()
-    return parameters
+    parameters = sbg_parameter_table(durations, as_of_date)
+    return session.from_df(parameters).project(cast_projection(PARAMETER_COLUMN_TYPES))
