@@ -286,18 +286,18 @@ def _print_model_warnings(
             " where table_schema = 'marts' and table_name = 'mart_model_diagnostics'",
         )
     }
-    wanted = [c for c in ("model", "status", "n_customers", "is_identified", "warning")
-              if c in columns]
-    table = Table(title="Fitted models")
+    wanted = [c for c in ("model", "status", "sample_size", "is_identified",
+                          "warning") if c in columns]
+    table = Table(title="Fitted models (mart_model_diagnostics)")
     for name in wanted:
-        table.add_column(name)
+        table.add_column(name.replace("_", " "))
     for row in _fetch(con, f"select {', '.join(wanted)} from marts.mart_model_diagnostics"
-                           " order by 1"):
+                           " order by model_order"):
         cells = []
         for name, value in zip(wanted, row, strict=True):
             if name == "is_identified":
                 cells.append(MISSING if value is None else ("yes" if value else "[red]no"))
-            elif name == "n_customers":
+            elif name == "sample_size":
                 cells.append(fmt_number(value))
             else:
                 cells.append(MISSING if value is None else str(value))

@@ -14,6 +14,7 @@ from scipy.special import digamma, gammaln
 
 from cx_value.clv._collapse import collapse
 from cx_value.clv._numerics import (
+    Identification,
     ParameterGroup,
     assess_identification,
     minimise_mean_nll,
@@ -164,6 +165,12 @@ def fit(frequency: ArrayLike, monetary_value: ArrayLike,
     verdict = assess_identification("Gamma-Gamma", PARAMETER_NAMES, theta, se,
                                     optimum.at_bound, optimum.converged, PARAMETER_GROUPS)
     p, q, gamma = (float(v) for v in theta)
+    if q <= 1.0:
+        # a finite population mean needs q > 1: below it the spend of a customer
+        # without repeat purchases has no expectation at all
+        infinite_mean = (f"Gamma-Gamma q {q:.3g} <= 1: the population's mean spend per "
+                         "purchase is infinite, so one-time buyers get no expected spend or CLV")
+        verdict = Identification(False, ". ".join(filter(None, (verdict.warning, infinite_mean))))
     return GammaGammaParams(p=p, q=q, gamma=gamma, log_likelihood=-neg_ll(theta),
                             p_se=float(se[0]), q_se=float(se[1]), gamma_se=float(se[2]),
                             n_customers=float(w.sum()), n_distinct=int(x.size),
@@ -196,9 +203,13 @@ def conditional_expected_spend(params: GammaGammaParams, x: ArrayLike,
     """E[M | x, m_x]: expected value of a future purchase given x purchases averaging m_x.
 
     (gamma + m_x·x)·p / (px + q - 1), a weighted mean of the population mean p·gamma/(q-1) and
-    the customer's own m_x; for x = 0 it is the population mean (requires q > 1).
+    the customer's own m_x; for x = 0 it is the population mean. The expectation is
+    finite only while px + q > 1: with q <= 1 the population mean is infinite, and a
+    customer without repeat purchases gets NaN rather than a negative "expectation".
     """
     p, q, gamma = params.p, params.q, params.gamma
     x, m_x = np.asarray(x, dtype=float), np.asarray(m_x, dtype=float)
     own = np.where(x > 0, m_x, 0.0)
-    return (gamma + own * x) * p / (p * x + q - 1.0)
+    denominator = p * x + q - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, (gamma + own * x) * p / denominator, np.nan)

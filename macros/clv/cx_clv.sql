@@ -15,7 +15,16 @@
     end
 {%- endmacro %}
 
-{# E[M | x, m_x] = (gamma + m_x·x)·p / (p·x + q - 1); the population mean p·gamma/(q-1) when x = 0 #}
+{#
+    E[M | x, m_x] = (gamma + m_x·x)·p / (p·x + q - 1); the population mean p·gamma/(q-1)
+    when x = 0. Finite only while p·x + q > 1 (q <= 1: infinite population mean): null
+    otherwise, as gamma_gamma.conditional_expected_spend gives NaN.
+#}
 {% macro cx_gamma_gamma_expected_spend(x, m_x, p, q, gamma) -%}
-    ({{ gamma }} + coalesce({{ m_x }}, 0) * {{ x }}) * {{ p }} / ({{ p }} * {{ x }} + {{ q }} - 1)
+    case
+        when {{ p }} * {{ x }} + {{ q }} - 1 > 0
+            then
+                ({{ gamma }} + coalesce({{ m_x }}, 0) * {{ x }}) * {{ p }}
+                / ({{ p }} * {{ x }} + {{ q }} - 1)
+    end
 {%- endmacro %}

@@ -17,6 +17,7 @@ from cx_value.clv import (
     gamma_gamma,
     simulate_bgnbd,
 )
+from cx_value.clv.simulate import simulate_mean_spend
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow"
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -155,6 +156,27 @@ def test_conditional_expected_spend_shrinks_towards_population_mean() -> None:
     assert spend[0] == pytest.approx(population)
     assert population < spend[1] < spend[2] < spend[3] < 60
     assert spend[3] == pytest.approx(60, rel=1e-2)
+
+
+def test_heavy_tailed_spend_has_no_mean_for_one_time_buyers() -> None:
+    """q <= 1: the population mean p·gamma/(q-1) is infinite; a repeat buyer's posterior
+    mean (gamma + m·x)·p/(p·x + q - 1) is still finite, worked by hand here."""
+    params = gamma_gamma.GammaGammaParams(p=2.0, q=0.8, gamma=10.0)
+    spend = gamma_gamma.conditional_expected_spend(params, [0, 3], [0, 20])
+    assert np.isnan(spend[0])
+    assert spend[1] == pytest.approx((10 + 20 * 3) * 2 / (2 * 3 + 0.8 - 1))
+
+
+def test_a_fit_with_q_at_most_one_is_not_identified() -> None:
+    """Spend scales drawn with q = 0.6 (infinite mean): the fit says so."""
+    rng = np.random.default_rng(5)
+    planted = gamma_gamma.GammaGammaParams(p=4.0, q=0.6, gamma=2.0)
+    x = rng.integers(1, 8, size=4000).astype(float)
+    m_x = simulate_mean_spend(planted, x, rng)
+    fitted = gamma_gamma.fit(x, m_x)
+    assert fitted.q <= 1
+    assert not fitted.is_identified
+    assert fitted.warning is not None and "infinite" in fitted.warning
 
 
 def test_discounted_clv(bg_fit: BGNBDParams) -> None:

@@ -34,6 +34,7 @@ exports as (
 ),
 
 observation as (
+    -- an aggregate either way, so exactly one row
     select
         {%- if pinned %}
             cast('{{ pinned }}' as date) as as_of_date,
@@ -41,7 +42,8 @@ observation as (
         {%- else %}
             cast(max(last_loaded_at) as date) as as_of_date,
             'latest export (loaded_at)' as as_of_source
-        {%- endif %}
+        {%- endif %},
+        count(*) as exported_tables
     from exports
 ),
 

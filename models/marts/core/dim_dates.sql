@@ -19,6 +19,12 @@ sessions as (
     select session_started_at from {{ ref('fct_web_sessions') }}
 ),
 
+latest_dates as (
+    select cast(max(last_activity_at) as date) as latest_date from raw_tables
+    union all
+    select cast(max(session_started_at) as date) as latest_date from sessions
+),
+
 earliest_dates as (
     select cast(min(first_activity_at) as date) as earliest_date from raw_tables
     union all
@@ -30,9 +36,15 @@ bounds as (
         -- from the first of the earliest month: monthly marts key on month starts
         cast({{ dbt.date_trunc('month', 'min(earliest_dates.earliest_date)') }} as date)
             as first_date,
-        cast({{ dbt.dateadd('day', 366, 'max(as_of.as_of_date)') }} as date) as last_date
+        -- a year past the observation date or the latest activity, whichever is later
+        -- (terms end ahead; a past cx_as_of still leaves later rows in the data)
+        cast(
+            {{ dbt.dateadd('day', 366, 'greatest(max(as_of.as_of_date), max(latest_dates.latest_date))') }}
+            as date
+        ) as last_date
     from earliest_dates
     cross join as_of
+    cross join latest_dates
 ),
 
 digits as (
