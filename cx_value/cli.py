@@ -55,6 +55,13 @@ def generate(
         float, typer.Option(min=0.0, max=0.5, help="Share of extra dirty rows per table.")
     ] = 0.02,
     as_of: Annotated[str, typer.Option(help="Last day of the simulated history.")] = "2026-06-30",
+    bill_subscriptions: Annotated[
+        bool,
+        typer.Option(
+            "--bill-subscriptions",
+            help="Also write one contract_billing order per month of each contract term.",
+        ),
+    ] = False,
 ) -> None:
     """Generate demo raw data with a planted truth (see _truth/truth.json beside it)."""
     from cx_value.generate import generate as run_generator
@@ -67,6 +74,7 @@ def generate(
         dirty_share=dirty_share,
         as_of=date.fromisoformat(as_of),
         progress=True,
+        bill_subscriptions=bill_subscriptions,
     )
     table = RichTable(title=f"Generated {customers:,} customers in {summary.seconds:.1f} s")
     table.add_column("raw table")

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from cx_value.generate import text
 from cx_value.generate import truth as tr
 from cx_value.generate.dirty import DirtyMaker, Ledger
 from cx_value.generate.params import BANDS, Params
+from cx_value.generate.returns import DAY_KEY, day_key, sorted_unique
 from cx_value.generate.simulate import World, simulate
 from cx_value.generate.subscriptions import MAX_TERMS
 from cx_value.generate.text import DAY
@@ -60,13 +61,15 @@ def _progress(enabled: bool) -> Any:
 
 def generate(out_dir: Path, customers: int = 2000, seed: int = 42,
              fmt: Literal["csv", "parquet"] = "parquet", dirty_share: float = 0.02,
-             as_of: date = date(2026, 6, 30), progress: bool = False) -> GenerationSummary:
+             as_of: date = date(2026, 6, 30), progress: bool = False,
+             bill_subscriptions: bool = False) -> GenerationSummary:
     """Generate a deterministic demo raw-data set with a planted truth.
 
     Writes one file per raw table (``<table>.csv`` or ``<table>.parquet``, every column as
     text, columns in contract order) into ``out_dir`` and the planted truth into
     ``out_dir/_truth`` (``truth.json`` plus Parquet tables). The same arguments always
-    give byte-identical files.
+    give byte-identical files. ``bill_subscriptions`` adds one ``contract_billing`` order
+    per month of each contract term (see ``params.Billing``).
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be csv or parquet, not {fmt!r}")
@@ -86,11 +89,14 @@ def generate(out_dir: Path, customers: int = 2000, seed: int = 42,
             (out_dir / f"{t.name}.{ext}").unlink(missing_ok=True)
 
     params = Params()
+    if bill_subscriptions:
+        params = replace(params, billing=replace(params.billing, bill_subscriptions=True))
     timeline = Timeline.build(as_of, params.history_years, params.acquisition_years)
     ledger = Ledger()
     rows: dict[str, int] = {}
     clean: dict[str, int] = {}
     paths: dict[str, Path] = {}
+    currencies: dict[str, dict[str, int]] = {}
 
     with _progress(progress) as bar:
         task = bar.add_task("simulating", total=1) if bar else None
@@ -118,6 +124,8 @@ def generate(out_dir: Path, customers: int = 2000, seed: int = 42,
                 bar.update(table_task, description=name)
             clean_table = as_table(name, build())
             clean[name] = clean_table.num_rows
+            if "currency" in clean_table.column_names:
+                currencies[name] = _currency_counts(clean_table.column("currency"))
             dirty = DirtyMaker(name, dirty_share, ledger).apply(clean_table, dirty_rng)
             with RawTableWriter(out_dir, name, fmt) as writer:
                 writer.write_table(dirty)
@@ -127,9 +135,10 @@ def generate(out_dir: Path, customers: int = 2000, seed: int = 42,
                 bar.advance(table_task)
         web_truth = _write_events(world, out_dir, fmt, dirty_share, ledger, dirty_rng, bar,
                                   rows, clean, paths)
+        arguments = dict(customers=customers, seed=seed, format=fmt, dirty_share=dirty_share,
+                         as_of=as_of.isoformat(), bill_subscriptions=bill_subscriptions)
         _write_truth(world, truth_dir, terms, srows, ledger, web_truth, rows, clean,
-                     dict(customers=customers, seed=seed, format=fmt, dirty_share=dirty_share,
-                          as_of=as_of.isoformat()))
+                     currencies, arguments)
     seconds = time.perf_counter() - started
     dirty_counts = {t: rows[t] - clean[t] for t in rows}
     return GenerationSummary(out_dir=out_dir, rows=rows, clean_rows=clean,
@@ -230,9 +239,17 @@ def _submit(pool: ThreadPoolExecutor, pending: Future[None] | None, writer: RawT
     return pool.submit(work)
 
 
+def _currency_counts(column: pa.ChunkedArray) -> dict[str, int]:
+    """Clean rows per written currency value (empty left out)."""
+    counts = pc.value_counts(column.combine_chunks()).to_pylist()
+    return {c["values"]: c["counts"] for c in sorted(
+        counts, key=lambda c: str(c["values"])) if c["values"] is not None}
+
+
 def _write_truth(world: World, truth_dir: Path, terms: tb.TermRows, srows: tb.SurveyRows,
                  ledger: Ledger, web: dict[str, Any], rows: dict[str, int],
-                 clean: dict[str, int], arguments: dict[str, Any]) -> None:
+                 clean: dict[str, int], currencies: dict[str, dict[str, int]],
+                 arguments: dict[str, Any]) -> None:
     pop, tl, plan = world.pop, world.timeline, world.web_plan
     n = pop.n
     cust_ids = text.ids("c", np.arange(1, n + 1))
@@ -294,6 +311,43 @@ def _write_truth(world: World, truth_dir: Path, terms: tb.TermRows, srows: tb.Su
 
     pq.write_table(ledger.to_table(), truth_dir / "dirty_rows.parquet")
 
+    # revenue per customer, the way the warehouse computes it from the clean rows
+    values = tr.line_values(world)
+    cr = tr.customer_revenue(world, values)
+    has_day = cr["purchase_days"] > 0
+    pq.write_table(pa.table({
+        "customer_id": cust_ids,
+        "customer_type": text.pick(("b2c", "b2b"), pop.is_b2b.astype(np.int8)),
+        "gross_cents": pa.array(cr["gross"]),
+        "returns_cents": pa.array(cr["returns"]),
+        "net_cents": pa.array(cr["net"]),
+        "contract_billing_cents": pa.array(cr["billing"]),
+        "net_purchase_days": pa.array(cr["purchase_days"]),
+        "repeat_purchase_days": pa.array(np.maximum(cr["purchase_days"] - 1, 0),
+                                         mask=~has_day),
+        "first_purchase_date": _dates(cr["first_day"], has_day),
+        "last_purchase_date": _dates(cr["last_day"], has_day),
+        "bgnbd_planted_order_days": pa.array(_bgnbd_days(world), mask=pop.is_b2b),
+    }), truth_dir / "customer_revenue.parquet")
+
+    o = world.orders
+    pr = tr.planted_returns(world, values)
+    doc, credited = pr["doc"], pr["credited"]
+    pq.write_table(pa.table({
+        "order_id": text.ids("o", doc + 1),
+        "customer_id": text.ids("c", o.customer[doc] + 1),
+        "kind": text.pick(("partial_return", "same_day_cancellation"), pr["kind"]),
+        "order_type": text.pick(("order", "return", "credit_note", "contract_billing"),
+                                o.order_type[doc]),
+        "ordered_at": text.timestamps(o.at[doc]),
+        "credited_order_id": text.ids("o", credited + 1),
+        "credited_ordered_at": text.timestamps(o.at[credited]),
+        "linked": pa.array(pr["linked"]),
+        "negative_quantities": pa.array(pr["negative"]),
+        "returned_cents": pa.array(pr["returned_cents"]),
+        "credited_gross_cents": pa.array(pr["credited_gross_cents"]),
+    }), truth_dir / "returns.parquet")
+
     truth = {
         "generator": arguments,
         "calendar": tl.as_dict(),
@@ -308,6 +362,14 @@ def _write_truth(world: World, truth_dir: Path, terms: tb.TermRows, srows: tb.Su
         "ces": tr.ces(world, srows),
         "service": tr.service(world),
         "discounts": tr.discounts(world),
+        "returns": tr.returns(world, values, cr),
+        "currency": {
+            "reporting": world.params.currency.reporting,
+            "clean_rows_with_explicit_code": currencies,
+            "rule": "empty or the reporting code in any letter case is the reporting "
+                    "currency; rows in other currencies are planted dirty rows only "
+                    "(expected reason other_currency)",
+        },
         "referrals": {
             "referred_customers": int(f.referred.size),
             "share": round(f.referred.size / max(n, 1), 6),
@@ -342,6 +404,17 @@ def _write_truth(world: World, truth_dir: Path, terms: tb.TermRows, srows: tb.Su
     }
     (truth_dir / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=False) + "\n",
                                           encoding="utf-8")
+
+
+def _dates(days: np.ndarray, valid: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(valid), text.dates(np.maximum(days, 0)), text.blank(days.size))
+
+
+def _bgnbd_days(world: World) -> np.ndarray:
+    """Per customer: distinct UTC days of the planted BG/NBD purchases."""
+    one = world.one_off
+    keys = sorted_unique(day_key(one.customer, one.at))
+    return np.bincount(keys // DAY_KEY, minlength=world.pop.n)
 
 
 def _masked_ids(owner: np.ndarray, valid: np.ndarray) -> pa.Array:

@@ -2,7 +2,13 @@
 
 Every dirty row is recorded in a ledger with the reject reason staging is expected to
 give it (or ``normalised`` / ``duplicate``). Added rows copy a clean row, get a new key
-that no clean row uses, and then exactly one defect.
+that no clean row uses, and then exactly one defect, so the expected reason is the
+defect's own whatever the precedence of ``contract.REJECT_REASONS``. Two defects point at
+other planted dirty rows: ``rejected_customer`` (a child row whose customer is a planted
+rejected customer row) and ``rejected_order`` (a line whose order is a planted rejected
+order row); ``unknown_customer`` / ``unknown_order`` rows point at ids that exist nowhere
+(suffix ``x``). Tables are dirtied in dependency order (customers, then orders, then
+order lines), so the rejected rows they point at are already in the ledger.
 """
 
 from __future__ import annotations
@@ -13,9 +19,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cx_value.generate.params import Currency
 from cx_value.generate.text import DAY, HOUR, ID_WIDTHS, ids
 
 IN_PLACE = ("id_whitespace_case", "timezone_offset")
+# kinds whose row is not rejected, or cannot be referenced (no key)
+NOT_REJECTED = ("duplicate", "id_whitespace_case", "timezone_offset", "missing_key")
+# the planted rejected rows a defect points at: kind -> referenced table
+POINTS_AT = {"rejected_customer": "customers", "rejected_order": "orders"}
+OTHER_CURRENCIES = Currency().other_codes
 EXPECTED_REASON = {
     "duplicate": "duplicate",
     "id_whitespace_case": "normalised",
@@ -38,12 +50,15 @@ class DirtSpec:
     required: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
     timestamps: tuple[str, ...] = ()
-    invalid_value: tuple[str, tuple[str, ...]] | None = None
-    out_of_range: tuple[str, tuple[str, ...]] | None = None
+    # (column, bad values) options; each dirty row gets one option at random
+    invalid_value: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    out_of_range: tuple[tuple[str, tuple[str, ...]], ...] = ()
     future: str = ""
     inconsistent: tuple[str, str, str] | None = None  # (changed, reference, "ts"|"date")
     customer_column: str = ""
     order_column: str = ""
+    currency_column: str = ""
+    amount_column: str = ""  # other_currency only on rows that have an amount
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -56,69 +71,81 @@ SPECS: dict[str, DirtSpec] = {
         kinds=(*COMMON, "invalid_timestamp", "invalid_value", "future_timestamp"),
         id_columns=("customer_id",), tz_column="created_at",
         required=("customer_type", "segment", "created_at"), timestamps=("created_at",),
-        invalid_value=("customer_type", ("b2x", "business", "unknown")), future="created_at",
+        invalid_value=(("customer_type", ("b2x", "business", "unknown")),),
+        future="created_at",
     ),
     "contacts": DirtSpec(
         key="contact_id", prefix="p",
         kinds=(*COMMON, "invalid_timestamp", "invalid_value", "future_timestamp",
-               "unknown_customer"),
+               "unknown_customer", "rejected_customer"),
         id_columns=("contact_id", "customer_id"), tz_column="created_at",
         required=("customer_id", "created_at"), timestamps=("created_at",),
-        invalid_value=("is_primary", ("maybe", "perhaps")), future="created_at",
+        invalid_value=(("is_primary", ("maybe", "perhaps")),), future="created_at",
         customer_column="customer_id",
     ),
     "deals": DirtSpec(
         key="deal_id", prefix="d",
-        kinds=(*COMMON, "invalid_number", "invalid_timestamp", "invalid_value", "out_of_range",
-               "future_timestamp", "inconsistent_dates", "unknown_customer"),
+        kinds=(*COMMON, "invalid_number", "invalid_timestamp", "invalid_value",
+               "other_currency", "out_of_range", "future_timestamp", "inconsistent_dates",
+               "unknown_customer", "rejected_customer"),
         id_columns=("deal_id", "customer_id"), tz_column="created_at",
         required=("customer_id", "deal_type", "status", "created_at"), numeric=("amount",),
-        timestamps=("created_at",), invalid_value=("deal_type", ("webinar", "call", "pilot")),
-        out_of_range=("amount", ("-100.00", "-2500.50")), future="closed_at",
+        timestamps=("created_at",),
+        invalid_value=(("deal_type", ("webinar", "call", "pilot")),),
+        out_of_range=(("amount", ("-100.00", "-2500.50")),), future="closed_at",
         inconsistent=("closed_at", "created_at", "ts"), customer_column="customer_id",
+        currency_column="currency", amount_column="amount",
     ),
     "orders": DirtSpec(
         key="order_id", prefix="o",
-        kinds=(*COMMON, "invalid_timestamp", "invalid_value", "future_timestamp",
-               "unknown_customer"),
-        id_columns=("order_id", "customer_id"), tz_column="ordered_at",
+        kinds=(*COMMON, "invalid_timestamp", "invalid_value", "other_currency",
+               "future_timestamp", "unknown_customer", "rejected_customer"),
+        id_columns=("order_id", "customer_id", "original_order_id", "subscription_id"),
+        tz_column="ordered_at",
         required=("customer_id", "ordered_at", "status"), timestamps=("ordered_at",),
-        invalid_value=("status", ("shipped", "pending?", "lost")), future="ordered_at",
-        customer_column="customer_id",
+        invalid_value=(("status", ("shipped", "pending?", "lost")),
+                       ("order_type", ("refund", "exchange", "invoice"))),
+        future="ordered_at", customer_column="customer_id", currency_column="currency",
     ),
     "order_lines": DirtSpec(
         key="order_line_id", prefix="l",
-        kinds=(*COMMON, "invalid_number", "out_of_range", "unknown_order"),
+        kinds=(*COMMON, "invalid_number", "out_of_range", "unknown_order", "rejected_order"),
         id_columns=("order_line_id", "order_id"), tz_column="loaded_at",
         required=("order_id", "quantity", "list_price", "realised_price"),
         numeric=("quantity", "list_price", "realised_price", "unit_cost"),
-        out_of_range=("quantity", ("-1", "0", "-3")), order_column="order_id",
+        # a negative quantity is a returned quantity, not out of range; 0 is
+        out_of_range=(("quantity", ("0",)), ("realised_price", ("-4.99", "-120.00")),
+                      ("list_price", ("-10.00",))),
+        order_column="order_id",
     ),
     "subscriptions": DirtSpec(
         key="subscription_id", prefix="s",
-        kinds=(*COMMON, "invalid_number", "invalid_timestamp", "out_of_range",
-               "future_timestamp", "inconsistent_dates", "unknown_customer"),
+        kinds=(*COMMON, "invalid_number", "invalid_timestamp", "other_currency",
+               "out_of_range", "future_timestamp", "inconsistent_dates", "unknown_customer",
+               "rejected_customer"),
         id_columns=("subscription_id", "customer_id"), tz_column="cancelled_at",
         required=("customer_id", "start_date", "end_date", "monthly_fee"),
         numeric=("monthly_fee",), timestamps=("start_date", "end_date"),
-        out_of_range=("monthly_fee", ("-49.00", "-10.50")), future="cancelled_at",
+        out_of_range=(("monthly_fee", ("-49.00", "-10.50")),), future="cancelled_at",
         inconsistent=("end_date", "start_date", "date"), customer_column="customer_id",
+        currency_column="currency",
     ),
     "tickets": DirtSpec(
         key="ticket_id", prefix="t",
         kinds=(*COMMON, "invalid_number", "invalid_timestamp", "invalid_value", "out_of_range",
-               "future_timestamp", "inconsistent_dates", "unknown_customer"),
+               "future_timestamp", "inconsistent_dates", "unknown_customer",
+               "rejected_customer"),
         id_columns=("ticket_id", "customer_id"), tz_column="opened_at",
         required=("customer_id", "channel", "is_complaint", "opened_at", "reopen_count"),
         numeric=("reopen_count", "agent_contacts"), timestamps=("opened_at",),
-        invalid_value=("is_complaint", ("maybe", "unknown")),
-        out_of_range=("reopen_count", ("-1", "-2")), future="resolved_at",
+        invalid_value=(("is_complaint", ("maybe", "unknown")),),
+        out_of_range=(("reopen_count", ("-1", "-2")),), future="resolved_at",
         inconsistent=("resolved_at", "opened_at", "ts"), customer_column="customer_id",
     ),
     "referrals": DirtSpec(
         key="referral_id", prefix="f",
         kinds=(*COMMON, "invalid_timestamp", "invalid_value", "future_timestamp",
-               "unknown_customer"),
+               "unknown_customer", "rejected_customer"),
         id_columns=("referral_id", "referrer_customer_id", "referred_customer_id"),
         tz_column="referred_at",
         required=("referrer_customer_id", "referred_customer_id", "referred_at"),
@@ -128,22 +155,24 @@ SPECS: dict[str, DirtSpec] = {
     "survey_responses": DirtSpec(
         key="response_id", prefix="r",
         kinds=(*COMMON, "invalid_number", "invalid_timestamp", "invalid_value", "out_of_range",
-               "future_timestamp", "inconsistent_dates", "unknown_customer"),
+               "future_timestamp", "inconsistent_dates", "unknown_customer",
+               "rejected_customer"),
         id_columns=("response_id", "customer_id"), tz_column="answered_at",
         required=("customer_id", "stage", "touchpoint", "question_type", "score",
                   "answered_at"),
         numeric=("score",), timestamps=("answered_at", "sent_at"),
-        invalid_value=("stage", ("delivery", "loyalty", "unknown")),
+        invalid_value=(("stage", ("delivery", "loyalty", "unknown")),),
         future="answered_at", inconsistent=("answered_at", "sent_at", "ts"),
         customer_column="customer_id",
     ),
     "events": DirtSpec(
         key="event_id", prefix="e",
         kinds=(*COMMON, "missing_identity", "invalid_timestamp", "invalid_value",
-               "future_timestamp", "unknown_customer"),
+               "future_timestamp", "unknown_customer", "rejected_customer"),
         id_columns=("event_id",), tz_column="event_at",
         required=("event_type", "event_at"), timestamps=("event_at",),
-        invalid_value=("event_type", ("page_veiw", "click", "purchase")), future="event_at",
+        invalid_value=(("event_type", ("page_veiw", "click", "purchase")),),
+        future="event_at",
         customer_column="user_id",
     ),
 }
@@ -168,6 +197,13 @@ class Ledger:
             self.key.append(_arr(keys))
             self.kind.append(kind)
             self.counts.append(len(keys))
+
+    def rejected_keys(self, table: str) -> pa.Array:
+        """Keys of the rows of ``table`` planted so far that staging must reject."""
+        keys = [k for t, k, kind in zip(self.table, self.key, self.kind, strict=True)
+                if t == table and kind not in NOT_REJECTED]
+        return pa.concat_arrays([k.cast(pa.string()) for k in keys]) if keys else \
+            pa.array([], pa.string())
 
     def to_table(self) -> pa.Table:
         """The ledger as an Arrow table: table, key, kind, expected_reason."""
@@ -231,6 +267,17 @@ def _set_rows(table: pa.Table, column: str, mask: np.ndarray,
     return _set(table, column, new)
 
 
+def _set_options(table: pa.Table, options: tuple[tuple[str, tuple[str, ...]], ...],
+                 rng: np.random.Generator) -> pa.Table:
+    """Give each row a bad value of one of the (column, bad values) options."""
+    which = rng.integers(0, len(options), size=table.num_rows)
+    for j, (column, values) in enumerate(options):
+        mask = which == j
+        if mask.any():
+            table = _set_rows(table, column, mask, _strings(values, rng, int(mask.sum())))
+    return table
+
+
 class DirtyMaker:
     """Adds dirty rows to one table, possibly chunk by chunk (keys stay unique)."""
 
@@ -242,6 +289,7 @@ class DirtyMaker:
         width = ID_WIDTHS[self.spec.prefix]
         self._next_key = 9 * 10 ** (width - 1)
         self._next_unknown = 1
+        self._pools: dict[str, pa.Array] = {}
 
     def _new_keys(self, n: int) -> pa.Array:
         numbers = np.arange(self._next_key, self._next_key + n)
@@ -264,11 +312,16 @@ class DirtyMaker:
         used = np.zeros(n, dtype=bool)
         table = clean
         added: list[pa.Table] = []
+        self._pools = {kind: self.ledger.rejected_keys(name)
+                       for kind, name in POINTS_AT.items() if kind in spec.kinds}
         for kind in spec.kinds:
             want = counts[kind]
-            if want == 0:
+            if want == 0 or (kind in self._pools and len(self._pools[kind]) == 0):
                 continue
             eligible = ~used
+            if kind == "other_currency" and spec.amount_column:
+                eligible &= pc.is_valid(clean.column(spec.amount_column)).to_numpy(
+                    zero_copy_only=False)
             if kind == "timezone_offset":
                 eligible &= pc.is_valid(clean.column(spec.tz_column)).to_numpy(
                     zero_copy_only=False)
@@ -295,6 +348,10 @@ class DirtyMaker:
         mask[rows] = True
         if kind == "id_whitespace_case":
             which = rng.integers(0, len(spec.id_columns), size=rows.size)
+            # an empty optional id has nothing to normalise: the key gets it instead
+            filled = np.stack([pc.is_valid(table.column(c).take(pa.array(rows))).to_numpy(
+                zero_copy_only=False) for c in spec.id_columns])
+            which = np.where(filled[which, np.arange(rows.size)], which, 0)
             for j, column in enumerate(spec.id_columns):
                 sel = rows[which == j]
                 if sel.size == 0:
@@ -363,9 +420,9 @@ class DirtyMaker:
             if self.name == "referrals":  # nobody refers themself
                 sub = _set(sub, "referrer_customer_id", sub.column("referred_customer_id"))
             else:
-                assert spec.invalid_value is not None
-                column, values = spec.invalid_value
-                sub = _set(sub, column, _strings(values, rng, k))
+                sub = _set_options(sub, spec.invalid_value, rng)
+        elif kind == "other_currency":
+            sub = _set(sub, spec.currency_column, _strings(OTHER_CURRENCIES, rng, k))
         elif kind == "out_of_range":
             if self.name == "survey_responses":
                 qtype = sub.column("question_type").to_pylist()
@@ -373,9 +430,7 @@ class DirtyMaker:
                        for q in qtype]
                 sub = _set(sub, "score", pa.array(bad, pa.string()))
             else:
-                assert spec.out_of_range is not None
-                column, values = spec.out_of_range
-                sub = _set(sub, column, _strings(values, rng, k))
+                sub = _set_options(sub, spec.out_of_range, rng)
         elif kind == "future_timestamp":
             loaded = _parse_ts(sub.column("loaded_at"))
             future = loaded + rng.integers(30 * DAY, 400 * DAY, size=k)
@@ -395,6 +450,14 @@ class DirtyMaker:
             sub = _set(sub, spec.customer_column, self._unknown("c", k))
         elif kind == "unknown_order":
             sub = _set(sub, spec.order_column, self._unknown("o", k))
+        elif kind == "rejected_customer":
+            pool = self._pools[kind]
+            sub = _set(sub, spec.customer_column, pool.take(pa.array(
+                rng.integers(0, len(pool), size=k))))
+        elif kind == "rejected_order":
+            pool = self._pools[kind]
+            sub = _set(sub, spec.order_column, pool.take(pa.array(
+                rng.integers(0, len(pool), size=k))))
         elif kind == "missing_identity":
             sub = _set(sub, "anonymous_id", pa.nulls(k, pa.string()))
             sub = _set(sub, "user_id", pa.nulls(k, pa.string()))

@@ -159,6 +159,77 @@ class Orders:
 
 
 @dataclass(frozen=True)
+class Returns:
+    """Returns and credit notes planted in the one-off (B2C) purchase history.
+
+    Both kinds leave the BG/NBD / Gamma-Gamma process untouched on *net* purchase days
+    (a day's sales minus the returns allocated to it):
+
+    * a **same-day cancellation** is an extra completed order of a consumer, 10-50 x the
+      mean of their planted order values, followed minutes later on the same UTC date by
+      a ``credit_note`` (or ``return``) document returning every line in full: that
+      day's net is unchanged (0 on a day without another purchase, so no purchase day);
+    * a **partial return** takes back, 7-60 days after a completed BG/NBD order, items
+      that were *added* to that order on top of its planted value (extra units of one of
+      its lines and/or an extra line): the order's gross is the planted value plus the
+      returned value, so its day nets to exactly the planted value.
+
+    An unlinked return (no ``original_order_id``) is dated before the customer's next
+    purchase day, so "the latest purchase day on or before the return date" is the day
+    of the order it credits; no return crosses the outcome-window start or the end of
+    history, so window spend by document date equals window spend by purchase day.
+    """
+
+    same_day_cancellation_share: float = 0.03  # of one-off (B2C) customers
+    large_order_factor: tuple[float, float] = (10.0, 50.0)  # x the customer's mean order
+    cancellation_minutes: tuple[int, int] = (5, 90)  # credit note this long after the order
+    cancellation_credit_note_share: float = 0.75  # the rest are `return` documents
+    cancellation_linked_share: float = 0.5  # carry original_order_id
+    partial_return_share: float = 0.06  # of completed BG/NBD orders
+    partial_return_days: tuple[int, int] = (7, 60)
+    partial_linked_share: float = 0.7  # returns that cannot be unlinked (they would not
+    # fall before the customer's next purchase day) are linked, the others with the
+    # probability that makes the expected linked share this one
+    extra_units_share: float = 0.5  # partial return of extra units of an existing line
+    extra_line_share: float = 0.5  # partial return of an extra line (both when drawn so)
+    extra_line_value_share: tuple[float, float] = (0.1, 0.8)  # of the planted order value
+    negative_quantity_share: float = 0.5  # return documents whose lines are written < 0
+    explicit_order_type_share: float = 0.3  # sales written as `order` (else left empty)
+
+
+@dataclass(frozen=True)
+class Billing:
+    """Contract billing: one ``contract_billing`` order per month of each contract term.
+
+    Off by default (``generate(bill_subscriptions=True)``, CLI ``--bill-subscriptions``).
+    Bill k of a term is dated ``start_date + k months`` (k = 0..11, while on or before
+    ``end_date`` and before the end of history) at ``hour`` UTC, one line: quantity 1,
+    list and realised price = the term's monthly fee, no unit cost, status completed.
+    """
+
+    bill_subscriptions: bool = False
+    subscription_link_share: float = 0.7  # bills that carry subscription_id
+    hour: int = 6
+    plan_product_base: int = 200  # product prd0200 + plan code (basic, pro, enterprise)
+
+
+@dataclass(frozen=True)
+class Currency:
+    """The currency columns of orders, deals and subscriptions.
+
+    Clean rows leave the currency empty (= the reporting currency) or, for
+    ``explicit_share`` of rows, write the reporting code; ``lower_case_share`` of those
+    write it in lower case (staging compares codes case-insensitively). Rows in another
+    currency are only ever planted dirty rows (expected reason ``other_currency``).
+    """
+
+    reporting: str = "EUR"
+    explicit_share: float = 0.05
+    lower_case_share: float = 0.1
+    other_codes: tuple[str, ...] = ("USD", "SEK", "GBP")
+
+
+@dataclass(frozen=True)
 class Web:
     """Web sessions and identity."""
 
@@ -208,4 +279,7 @@ class Params:
     surveys: Surveys = field(default_factory=Surveys)
     service: Service = field(default_factory=Service)
     orders: Orders = field(default_factory=Orders)
+    returns: Returns = field(default_factory=Returns)
+    billing: Billing = field(default_factory=Billing)
+    currency: Currency = field(default_factory=Currency)
     web: Web = field(default_factory=Web)

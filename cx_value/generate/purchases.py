@@ -14,7 +14,13 @@ from cx_value.generate.timeline import Timeline
 WEEK = 7 * DAY
 ORDER_STATUSES = ("completed", "cancelled", "returned")
 ORDER_CHANNELS = ("web", "sales_rep", "partner", "phone")
+# where an order comes from: a BG/NBD purchase, a B2B add-on, a cancelled or returned
+# (status) copy, a large order cancelled the same day, a partial return document, the
+# credit note of a same-day cancellation, a bill of a contract term
 ORIGIN_BGNBD, ORIGIN_ADDON, ORIGIN_EXTRA = 0, 1, 2
+ORIGIN_LARGE, ORIGIN_PARTIAL_RETURN, ORIGIN_CANCELLATION, ORIGIN_BILLING = 3, 4, 5, 6
+# codes into contract.ORDER_TYPES
+TYPE_ORDER, TYPE_RETURN, TYPE_CREDIT_NOTE, TYPE_BILLING = 0, 1, 2, 3
 
 
 @dataclass
@@ -33,6 +39,8 @@ def bgnbd_purchases(pop: Population, params: Params, timeline: Timeline,
 
     lambda ~ Gamma(r, scale 1/alpha) per week, p ~ Beta(a, b); repeat purchases form a
     Poisson process; after each repeat purchase the customer drops out with probability p.
+    The warehouse counts purchase *days*, so a repeat purchase drawn on a UTC day the
+    customer already bought on is moved to the next free day (see ``distinct_days``).
     """
     bg, gg = params.bgnbd, params.gamma_gamma
     cust = np.flatnonzero(~pop.is_b2b)
@@ -53,6 +61,8 @@ def bgnbd_purchases(pop: Population, params: Params, timeline: Timeline,
     keep = rank < n_repeat[owner]
     owner, u, rank = owner[keep], u[keep], rank[keep]
     repeat_at = pop.created[cust][owner] + (u * t_weeks[owner] * WEEK).astype(np.int64)
+    repeat_at = distinct_days(owner, rank, repeat_at, pop.created[cust] // DAY,
+                              timeline.end_s // DAY - 1)
 
     dropped = n_poisson >= lifetime_purchases
     dropout_at = np.full(pop.n, -1, dtype=np.int64)
@@ -67,6 +77,33 @@ def bgnbd_purchases(pop: Population, params: Params, timeline: Timeline,
     cents = np.maximum(np.rint(z * 100.0), 1).astype(np.int64)
     return OneOffPurchases(customer=cust[all_owner], at=all_at.astype(np.int64), cents=cents,
                            dropout_at=dropout_at)
+
+
+def distinct_days(owner: np.ndarray, rank: np.ndarray, at: np.ndarray, first_day: np.ndarray,
+                  last_day: int) -> np.ndarray:
+    """Move repeat purchases by whole days so that no two of a customer share a UTC day.
+
+    ``owner`` is ascending and ``at`` ascending within an owner, ``rank`` 0, 1, ... is the
+    position among the owner's repeats; the first purchase is on ``first_day[owner]`` and
+    stays. Day i (the first purchase is i = 0) becomes max(d_i, d'_(i-1) + 1), pulled back
+    where that passes ``last_day``; the time of day is kept. The count of purchases - the
+    BG/NBD x - is unchanged; at the planted parameters about 1 % of repeat purchases move,
+    mostly by one day. Without this, merging same-day purchases (as the warehouse does)
+    drops purchases of the heaviest buyers and biases a fit on purchase days (alpha by
+    about 3 standard errors at 100,000 customers).
+    """
+    if at.size == 0:
+        return at
+    day = at // DAY
+    i = rank.astype(np.int64) + 1
+    group = owner.astype(np.int64) << 22  # one band per owner for the running max / min
+    n_repeat = np.bincount(owner, minlength=int(owner.max()) + 1)[owner]
+    lowest = np.maximum(day - i, first_day[owner])
+    forward = np.maximum.accumulate(lowest + group) - group
+    capped = np.minimum(forward, last_day - n_repeat)
+    backward = np.minimum.accumulate((capped + group)[::-1])[::-1] - group
+    moved = np.maximum(backward + i, first_day[owner])
+    return at + (moved - day) * DAY
 
 
 def window_spend_cents(n: int, customer: np.ndarray, at: np.ndarray, cents: np.ndarray,
@@ -148,14 +185,33 @@ def assign_b2c_bands(pop: Population, spend_cents: np.ndarray, params: Params,
 
 @dataclass
 class Orders:
-    """All orders before line splitting."""
+    """Order documents: sales, return documents and bills."""
 
     customer: np.ndarray
     at: np.ndarray
-    cents: np.ndarray
+    cents: np.ndarray  # value of the document's lines (a return document's: positive)
     status: np.ndarray  # code into ORDER_STATUSES
-    channel: np.ndarray  # code into ORDER_CHANNELS
+    channel: np.ndarray  # code into ORDER_CHANNELS, -1 = empty
     origin: np.ndarray  # ORIGIN_*
+    order_type: np.ndarray  # TYPE_*
+    explicit_type: np.ndarray  # bool: order_type written even when it is `order`
+    original: np.ndarray  # index of the credited order when linked, else -1
+    credits: np.ndarray  # index of the credited order, linked or not (truth only), else -1
+    subscription: np.ndarray  # number of the billed contract term when linked, else 0
+    currency: np.ndarray  # 0 = empty, 1 = reporting code, 2 = reporting code lower-cased
+    negative: np.ndarray  # bool: a return document whose lines are written negative
+
+    @classmethod
+    def sales(cls, customer: np.ndarray, at: np.ndarray, cents: np.ndarray,
+              status: np.ndarray, channel: np.ndarray, origin: np.ndarray) -> Orders:
+        """Plain sales: order type `order` (written empty), unlinked, reporting currency."""
+        n = customer.size
+        return cls(customer=customer, at=at, cents=cents, status=status, channel=channel,
+                   origin=origin, order_type=np.zeros(n, np.int8),
+                   explicit_type=np.zeros(n, dtype=bool), original=np.full(n, -1, np.int64),
+                   credits=np.full(n, -1, np.int64),
+                   subscription=np.zeros(n, np.int64), currency=np.zeros(n, np.int8),
+                   negative=np.zeros(n, dtype=bool))
 
 
 def b2b_addon_orders(pop: Population, params: Params, timeline: Timeline,
@@ -203,20 +259,30 @@ def assemble_orders(pop: Population, one_off: OneOffPurchases, addon: tuple[np.n
         np.select([u < 0.80, u < 0.95], [0, 3], 2),
     ).astype(np.int8)
     order = np.lexsort((cents, customer, at))
-    return Orders(customer=customer[order], at=at[order], cents=cents[order],
-                  status=status[order], channel=channel[order], origin=origin[order])
+    return Orders.sales(customer=customer[order], at=at[order], cents=cents[order],
+                        status=status[order], channel=channel[order], origin=origin[order])
 
 
 @dataclass
 class OrderLines:
-    """Order lines; ``order`` indexes the sorted Orders."""
+    """Order lines; ``order`` indexes the sorted Orders.
+
+    ``quantity`` is the number of units, always positive; ``is_return`` marks the lines
+    of return documents (their value counts negative whatever the written sign).
+    """
 
     order: np.ndarray
     product: np.ndarray
     quantity: np.ndarray
     list_cents: np.ndarray
     realised_cents: np.ndarray
-    cost_cents: np.ndarray
+    cost_cents: np.ndarray  # -1 = no unit cost
+    is_return: np.ndarray
+    seq: np.ndarray  # position within the order (sort key only)
+
+    def signed_quantity(self) -> np.ndarray:
+        """Units sold (> 0) or returned (< 0)."""
+        return np.where(self.is_return, -self.quantity, self.quantity)
 
 
 def split_lines(orders: Orders, params: Params, rng: np.random.Generator) -> OrderLines:
@@ -260,4 +326,5 @@ def split_lines(orders: Orders, params: Params, rng: np.random.Generator) -> Ord
                        rng.integers(1, 150, size=order_idx.size))
     return OrderLines(order=order_idx, product=product, quantity=qty.astype(np.int64),
                       list_cents=list_cents, realised_cents=unit.astype(np.int64),
-                      cost_cents=cost.astype(np.int64))
+                      cost_cents=cost.astype(np.int64),
+                      is_return=np.zeros(order_idx.size, dtype=bool), seq=pos)

@@ -23,6 +23,7 @@ from cx_value.generate.purchases import (
     split_lines,
     window_spend_cents,
 )
+from cx_value.generate.returns import plant as plant_returns
 from cx_value.generate.service import Tickets, draw_tickets
 from cx_value.generate.subscriptions import (
     RenewalResult,
@@ -39,7 +40,9 @@ from cx_value.generate.web import WebPlan, plan_web
 
 STREAMS = ("customers", "purchases", "bands", "web_plan", "addons", "subscriptions",
            "tickets", "deals", "surveys", "referrals", "contacts", "orders", "lines", "web",
-           "format", "dirty", "upsell")
+           "format", "dirty", "upsell", "returns", "billing", "currency")
+# new streams go at the end: SeedSequence.spawn gives child i the same seed whatever the
+# number of children, so adding a stream leaves every existing stream's draws unchanged
 
 
 @dataclass
@@ -170,6 +173,8 @@ def simulate(customers: int, seed: int, as_of_params: tuple[Params, Timeline]) -
     contacts = draw_contacts(pop, rngs["contacts"])
     orders = assemble_orders(pop, one_off, addon, params, timeline, rngs["orders"])
     lines = split_lines(orders, params, rngs["lines"])
+    orders, lines = plant_returns(pop, one_off, orders, lines, schedule, renewal, params,
+                                  timeline, rngs)
     return World(
         params=params, timeline=timeline, pop=pop, one_off=one_off, window_spend=spend,
         banding=banding, web_plan=plan, schedule=schedule, renewal=renewal, tickets=tickets,

@@ -171,3 +171,19 @@ def relationship_end(schedule: Schedule, result: RenewalResult, timeline: Timeli
     last_end = schedule.end[rows, last]
     churned = result.decided[rows, last] & ~result.renewed[rows, last]
     return np.where(churned, (last_end + 1) * DAY, timeline.end_s).astype(np.int64)
+
+
+def realised_terms(schedule: Schedule, result: RenewalResult) -> tuple[np.ndarray, np.ndarray]:
+    """(schedule row, term index) of every realised term, in subscription-id order.
+
+    The id order is start date, customer, term index; term ``j`` of the result gets the
+    subscription number ``j + 1``.
+    """
+    row, k = np.nonzero(result.realised)
+    order = np.lexsort((k, schedule.customer[row], schedule.start[row, k]))
+    return row[order], k[order]
+
+
+def term_fee_cents(schedule: Schedule, row: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Monthly fee of term ``k`` of schedule row ``row``: +3 % per renewal."""
+    return np.rint(schedule.fee_cents[row] * (1.03 ** k)).astype(np.int64)

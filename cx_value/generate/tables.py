@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cx_value.contract import ORDER_TYPES
 from cx_value.generate import surveys as sv
 from cx_value.generate import text
 from cx_value.generate.crm import DEAL_STATUSES, DEAL_TYPES, JOB_TITLES
@@ -23,9 +24,10 @@ from cx_value.generate.population import (
     SEGMENTS,
 )
 from cx_value.generate.purchases import ORDER_CHANNELS, ORDER_STATUSES
+from cx_value.generate.returns import currency_codes
 from cx_value.generate.service import CATEGORIES
 from cx_value.generate.simulate import World
-from cx_value.generate.subscriptions import PLANS
+from cx_value.generate.subscriptions import PLANS, realised_terms, term_fee_cents
 from cx_value.generate.text import DAY
 
 Columns = dict[str, pa.Array]
@@ -95,19 +97,45 @@ def deals(w: World, rng: np.random.Generator) -> Columns:
         "amount": text.money(np.maximum(d.amount_cents, 0), has_amount),
         "created_at": text.timestamps(d.created),
         "closed_at": text.timestamps(np.maximum(d.closed, 0), closed),
+        "currency": _currency(w, d.customer.size),
         "loaded_at": text.timestamps(text.loaded_at(latest, rng, w.timeline.export_cap_s)),
     }
+
+
+def _currency(w: World, n: int, codes: np.ndarray | None = None) -> pa.Array:
+    """The currency column: empty, the reporting code, or it in lower case.
+
+    Codes of orders are drawn in the simulation; those of deals and subscriptions here,
+    on the ``currency`` stream (never the format stream, so other columns keep their
+    draws).
+    """
+    cp = w.params.currency
+    if codes is None:
+        codes = currency_codes(n, cp.explicit_share, cp.lower_case_share, w.rngs["currency"])
+    return text.pick((None, cp.reporting, cp.reporting.lower()), codes)
+
+
+def _ids_where(prefix: str, numbers: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """Ids where ``valid``, empty elsewhere."""
+    return pc.if_else(pa.array(valid), text.ids(prefix, np.where(valid, numbers, 0)),
+                      text.blank(numbers.size))
 
 
 def orders(w: World, rng: np.random.Generator) -> Columns:
     """crm.orders."""
     o = w.orders
+    written_type = np.where(o.explicit_type | (o.order_type != 0), o.order_type + 1, 0)
     return {
         "order_id": text.ids("o", np.arange(1, o.at.size + 1)),
         "customer_id": text.ids("c", o.customer + 1),
         "ordered_at": text.timestamps(o.at),
-        "channel": text.pick(ORDER_CHANNELS, o.channel),
+        "channel": text.pick((*ORDER_CHANNELS, None), np.where(o.channel < 0,
+                                                               len(ORDER_CHANNELS), o.channel)),
         "status": text.pick(ORDER_STATUSES, o.status),
+        "order_type": text.pick((None, *ORDER_TYPES), written_type),
+        "original_order_id": _ids_where("o", o.original + 1, o.original >= 0),
+        "subscription_id": _ids_where("s", o.subscription, o.subscription > 0),
+        "currency": _currency(w, o.at.size, o.currency),
         "loaded_at": text.timestamps(text.loaded_at(o.at, rng, w.timeline.export_cap_s)),
     }
 
@@ -116,14 +144,16 @@ def order_lines(w: World, rng: np.random.Generator) -> Columns:
     """crm.order_lines."""
     ln = w.lines
     line_loaded = text.loaded_at(w.orders.at[ln.order], rng, w.timeline.export_cap_s)
+    # a return document writes its units negative or positive (its type says return)
+    written = np.where(ln.is_return & w.orders.negative[ln.order], -ln.quantity, ln.quantity)
     return {
         "order_line_id": text.ids("l", np.arange(1, ln.order.size + 1)),
         "order_id": text.ids("o", ln.order + 1),
         "product_id": text.ids("prd", ln.product),
-        "quantity": text.integers(ln.quantity),
+        "quantity": text.integers(written),
         "list_price": text.money(ln.list_cents),
         "realised_price": text.money(ln.realised_cents),
-        "unit_cost": text.money(ln.cost_cents),
+        "unit_cost": text.money(np.maximum(ln.cost_cents, 0), ln.cost_cents >= 0),
         "loaded_at": text.timestamps(line_loaded),
     }
 
@@ -139,10 +169,7 @@ class TermRows:
 
 def term_rows(w: World) -> TermRows:
     """Realised terms sorted by start date, customer and term index."""
-    s, r = w.schedule, w.renewal
-    row, k = np.nonzero(r.realised)
-    order = np.lexsort((k, s.customer[row], s.start[row, k]))
-    row, k = row[order], k[order]
+    row, k = realised_terms(w.schedule, w.renewal)
     return TermRows(row=row, k=k, number=np.arange(1, row.size + 1))
 
 
@@ -158,7 +185,7 @@ def subscriptions(w: World, terms: TermRows, rng: np.random.Generator) -> Column
     gave_notice = not_renewed & (s.cancel_u[row, k] < w.params.renewal.cancel_notice_share)
     cancelled = (s.end[row, k] - s.cancel_days[row, k]) * DAY + (
         s.cancel_u[row, k] * 9 * 3600).astype(np.int64) + 8 * 3600
-    fee = np.rint(s.fee_cents[row] * (1.03 ** k)).astype(np.int64)
+    fee = term_fee_cents(s, row, k)
     start_s = np.minimum(s.start[row, k] * DAY, tl.end_s - 1)
     latest = np.where(gave_notice, np.maximum(cancelled, start_s), start_s)
     return {
@@ -171,6 +198,7 @@ def subscriptions(w: World, terms: TermRows, rng: np.random.Generator) -> Column
         "cancelled_at": text.timestamps(cancelled, gave_notice),
         "previous_subscription_id": pc.if_else(pa.array(has_prev), text.ids("s", prev),
                                                text.blank(row.size)),
+        "currency": _currency(w, row.size),
         "loaded_at": text.timestamps(text.loaded_at(latest, rng, tl.export_cap_s)),
     }
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from cx_value.generate import surveys as sv
 from cx_value.generate.params import BANDS, TICKET_CHANNELS
-from cx_value.generate.purchases import ORIGIN_ADDON, ORIGIN_BGNBD
+from cx_value.generate.purchases import (
+    ORIGIN_ADDON,
+    ORIGIN_BGNBD,
+    ORIGIN_CANCELLATION,
+    ORIGIN_PARTIAL_RETURN,
+    TYPE_BILLING,
+    TYPE_CREDIT_NOTE,
+    TYPE_ORDER,
+    TYPE_RETURN,
+)
+from cx_value.generate.returns import DAY_KEY, day_key, sorted_unique
 from cx_value.generate.simulate import World
 from cx_value.generate.tables import SurveyRows
 from cx_value.generate.text import DAY, HOUR
@@ -124,10 +134,18 @@ def service(w: World) -> dict[str, Any]:
 
 
 def discounts(w: World) -> dict[str, Any]:
-    """Discount cost, revenue and margin over the clean order lines, to the cent."""
+    """Discount cost, revenue and margin over the clean sale lines, to the cent.
+
+    Sale lines are the lines of `order` documents (not of return or credit-note
+    documents, not of contract bills): the same lines these keys covered before the
+    contract had returns, so their meaning is unchanged. The top block keeps every order
+    status; ``completed_orders_only`` is the revenue definition. Returns, net revenue
+    and contract billing are in the ``returns`` section.
+    """
     ln = w.lines
     status = w.orders.status[ln.order]
     q = ln.quantity
+    sale = line_values(w).sale
 
     def block(sel: np.ndarray) -> dict[str, Any]:
         disc = int(((ln.list_cents - ln.realised_cents) * q)[sel].sum())
@@ -139,9 +157,11 @@ def discounts(w: World) -> dict[str, Any]:
                 "cost_eur": cost / 100, "margin_eur": (rev - cost) / 100,
                 "discount_cost_cents": disc, "revenue_cents": rev}
 
-    out = block(np.ones(q.size, dtype=bool))
-    out["completed_orders_only"] = block(status == 0)
-    out["definition"] = "sum over lines of (list_price - realised_price) * quantity"
+    out = block(sale)
+    out["completed_orders_only"] = block(sale & (status == 0))
+    out["definition"] = ("sum over sale lines (lines of order documents: order_type empty or "
+                         "`order`) of (list_price - realised_price) * quantity; return "
+                         "documents and contract bills are not included (see `returns`)")
     return out
 
 
@@ -169,6 +189,11 @@ def bgnbd(w: World) -> dict[str, Any]:
         else None,
         "customers_observed_39_weeks": int(eligible.sum()),
         "first_purchase": "at acquisition (customers.created_at)",
+        "purchase_days": int(sorted_unique(day_key(w.one_off.customer, w.one_off.at)).size),
+        "purchase_day_rule": "every planted purchase is on its own UTC day of its customer "
+                             "(a repeat drawn on a day already bought on moves to the next "
+                             "free day), so purchase days = orders; returns and same-day "
+                             "cancellations leave each day's net at the planted value",
         "mean_order_value_eur": _r(w.one_off.cents.mean() / 100) if w.one_off.cents.size else None,
         "b2b_addon_orders": int((o.origin == ORIGIN_ADDON).sum()),
     }
@@ -228,8 +253,10 @@ def spend(w: World) -> dict[str, Any]:
         "mean_window_spend_eur_by_band": b.mean_spend_eur,
         "population": "b2c customers created before the relationship survey",
         "customers": b.eligible_customers,
-        "spend_definition": "sum of completed order lines quantity * realised_price with "
-                            "ordered_at in the outcome window",
+        "spend_definition": "net spend: sum over completed orders with ordered_at in the "
+                            "outcome window of quantity * realised_price, return lines "
+                            "counted negative (no planted return crosses the window start, "
+                            "so this equals the net of the purchase days in the window)",
     }
 
 
@@ -248,3 +275,274 @@ def bands(w: World) -> dict[str, Any]:
         "answer_class": "worst: 0-6, middle: 7-8, best: 9-10",
     }
     return out
+
+
+# ------------------------------------------------------------------------ revenue
+# Computed from the final order documents and lines with the warehouse's rules (the
+# document's order_type, original_order_id and the written sign of the quantity), not from
+# how the returns were planted, so tests can hold the planting against them.
+
+RETURN_TYPES = (TYPE_RETURN, TYPE_CREDIT_NOTE)
+
+
+def written_quantity(w: World) -> np.ndarray:
+    """Quantity of each clean line as written in order_lines.quantity."""
+    ln = w.lines
+    return np.where(ln.is_return & w.orders.negative[ln.order], -ln.quantity, ln.quantity)
+
+
+@dataclass
+class LineValues:
+    """Per clean line: its kind and, in cents, units (always >= 0) times each price."""
+
+    sale: np.ndarray  # a line of an `order` document that is not a return (any status)
+    returns: np.ndarray  # every line of a return / credit note, and any negative line
+    completed: np.ndarray  # the document's status is completed
+    billing: np.ndarray  # a line of a contract bill
+    revenue: np.ndarray
+    cost: np.ndarray  # 0 where the line has no unit cost
+    listed: np.ndarray
+
+    @property
+    def gross(self) -> np.ndarray:
+        """Sale lines of completed documents: gross revenue."""
+        return self.sale & self.completed
+
+    @property
+    def returned(self) -> np.ndarray:
+        """Return lines of completed documents: returns (bills never are)."""
+        return self.returns & self.completed & ~self.billing
+
+    @property
+    def billed(self) -> np.ndarray:
+        """Lines of completed contract bills: contract revenue."""
+        return self.billing & self.completed & ~self.returns
+
+
+def line_values(w: World) -> LineValues:
+    """Kind and units x price of every clean line."""
+    o, ln = w.orders, w.lines
+    written = written_quantity(w)
+    units = np.abs(written)
+    doc_type = o.order_type[ln.order]
+    returns = np.isin(doc_type, RETURN_TYPES) | (written < 0)
+    return LineValues(
+        sale=(doc_type == TYPE_ORDER) & ~returns,
+        returns=returns,
+        completed=o.status[ln.order] == 0,
+        billing=doc_type == TYPE_BILLING,
+        revenue=units * ln.realised_cents,
+        cost=units * np.maximum(ln.cost_cents, 0),
+        listed=units * ln.list_cents,
+    )
+
+
+def _per(index: np.ndarray, sel: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``values`` over ``sel`` per ``index`` (0..n-1), exact in int64."""
+    return np.bincount(index[sel], weights=values[sel], minlength=n).astype(np.int64)
+
+
+@dataclass
+class PurchaseDays:
+    """Customer-days with completed sales, their sales, allocated returns and net."""
+
+    key: np.ndarray  # returns.day_key, ascending
+    sales: np.ndarray
+    returns: np.ndarray
+
+    @property
+    def customer(self) -> np.ndarray:
+        return self.key // DAY_KEY
+
+    @property
+    def day(self) -> np.ndarray:
+        return self.key % DAY_KEY
+
+    @property
+    def net(self) -> np.ndarray:
+        return self.sales - self.returns
+
+
+def purchase_days(w: World, v: LineValues) -> PurchaseDays:
+    """Net of every customer-day with sales (the CLV purchase-day rule).
+
+    A day's net is its sales minus the returns allocated to it: a return linked by
+    original_order_id goes to that order's day, an unlinked one to the customer's latest
+    day with sales on or before the return's date (none: it is allocated to no day).
+    """
+    o, ln = w.orders, w.lines
+    n_o = o.at.size
+    sales_o = _per(ln.order, v.gross, v.revenue, n_o)
+    returns_o = _per(ln.order, v.returned, v.revenue, n_o)
+    so = np.flatnonzero(np.bincount(ln.order[v.gross], minlength=n_o))
+    key_o = day_key(o.customer[so], o.at[so])
+    perm = np.argsort(key_o, kind="stable")
+    sorted_keys = key_o[perm]
+    first = np.ones(sorted_keys.size, dtype=bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    keys = sorted_keys[first]
+    sales = np.bincount(np.cumsum(first) - 1, weights=sales_o[so][perm],
+                        minlength=keys.size).astype(np.int64)
+    if keys.size == 0:
+        return PurchaseDays(key=keys, sales=sales, returns=np.zeros(0, np.int64))
+    ro = np.flatnonzero(np.bincount(ln.order[v.returned], minlength=n_o))
+    orig = o.original[ro]
+    linked_key = day_key(o.customer[np.maximum(orig, 0)], o.at[np.maximum(orig, 0)])
+    own = day_key(o.customer[ro], o.at[ro])
+    latest = np.maximum(np.searchsorted(keys, own, side="right") - 1, 0)
+    found = (keys[latest] <= own) & (keys[latest] // DAY_KEY == o.customer[ro])
+    target = np.where(orig >= 0, linked_key, np.where(found, keys[latest], -1))
+    idx = np.minimum(np.searchsorted(keys, target), keys.size - 1)
+    hit = keys[idx] == target
+    returns = np.bincount(idx[hit], weights=returns_o[ro][hit],
+                          minlength=keys.size).astype(np.int64)
+    return PurchaseDays(key=keys, sales=sales, returns=returns)
+
+
+def customer_revenue(w: World, v: LineValues) -> dict[str, np.ndarray]:
+    """Per customer index: gross, returns, net, billing (cents) and net purchase days."""
+    o, ln, n = w.orders, w.lines, w.pop.n
+    cust = o.customer[ln.order]
+    gross = _per(cust, v.gross, v.revenue, n)
+    returned = _per(cust, v.returned, v.revenue, n)
+    days = purchase_days(w, v)
+    positive = days.net > 0
+    pc_ = days.customer[positive]
+    pd_ = days.day[positive]
+    first = np.full(n, -1, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    # keys ascend by customer then day: the last write per customer wins
+    first[pc_[::-1]] = pd_[::-1]
+    last[pc_] = pd_
+    return {"gross": gross, "returns": returned, "net": gross - returned,
+            "billing": _per(cust, v.billed, v.revenue, n),
+            "purchase_days": np.bincount(pc_, minlength=n), "first_day": first,
+            "last_day": last}
+
+
+MONEY_KEYS = ("gross_cents", "returns_cents", "net_cents", "gross_cost_cents",
+              "returns_cost_cents", "net_cost_cents", "gross_margin_cents",
+              "returns_margin_cents", "net_margin_cents", "gross_discount_cents",
+              "returns_discount_cents", "net_discount_cents")
+
+
+def _money(v: LineValues, group: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Revenue, cost, margin and discount of gross, returns and net per group 0..n-1."""
+    g_rev, r_rev = _per(group, v.gross, v.revenue, n), _per(group, v.returned, v.revenue, n)
+    g_cost, r_cost = _per(group, v.gross, v.cost, n), _per(group, v.returned, v.cost, n)
+    g_list, r_list = _per(group, v.gross, v.listed, n), _per(group, v.returned, v.listed, n)
+    values = (g_rev, r_rev, g_rev - r_rev, g_cost, r_cost, g_cost - r_cost,
+              g_rev - g_cost, r_rev - r_cost, (g_rev - g_cost) - (r_rev - r_cost),
+              g_list - g_rev, r_list - r_rev, (g_list - g_rev) - (r_list - r_rev))
+    return dict(zip(MONEY_KEYS, values, strict=True))
+
+
+def returns(w: World, v: LineValues, cr: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Gross, returns and net revenue (cents) in total and by month; the planted returns."""
+    o, ln = w.orders, w.lines
+    month_o = np.asarray(o.at, dtype="datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    m0 = int(month_o.min()) if month_o.size else 0
+    month = month_o[ln.order] - m0
+    n_m = int(month.max()) + 1 if month.size else 0
+    by = _money(v, month, n_m)
+    lines_m = np.bincount(month[v.gross | v.returned], minlength=n_m)
+    billed_m = _per(month, v.billed, v.revenue, n_m)
+
+    def label(i: int) -> str:
+        return str(np.datetime64(m0 + i, "M"))
+
+    out: dict[str, Any] = {
+        "definitions": {
+            "gross": "sum of quantity * realised_price over sale lines (lines of `order` "
+                     "documents, order_type empty or `order`, with quantity > 0) of "
+                     "completed orders; contract bills excluded",
+            "returns": "sum of |quantity| * realised_price over return lines (every line of "
+                       "a `return` or `credit_note` document, whatever its sign, and any "
+                       "negative line) of completed documents, as a positive amount",
+            "net": "gross - returns",
+            "cost": "units * unit_cost (returned units' cost comes back: net cost = gross "
+                    "cost - returns cost); margin = revenue - cost; discount = units * "
+                    "(list_price - realised_price)",
+            "month": "calendar month (UTC, YYYY-MM) of the document's ordered_at: a return "
+                     "counts in the month its credit was issued",
+            "purchase_day": "a customer-day with completed sales; its net = sales - returns "
+                            "allocated to it (linked: the original order's day; unlinked: "
+                            "the latest day with sales on or before the return's date); a "
+                            "day with net <= 0 is not a purchase",
+        },
+        "totals": {k: int(a.sum()) for k, a in by.items()},
+        "by_month": {label(i): {k: int(by[k][i]) for k in (
+            "gross_cents", "returns_cents", "net_cents", "net_margin_cents")}
+            for i in range(n_m) if lines_m[i]},
+    }
+    out["totals"]["sale_lines"] = int(v.gross.sum())
+    out["totals"]["return_lines"] = int(v.returned.sum())
+
+    doc = np.isin(o.order_type, RETURN_TYPES) & (o.status == 0)
+    same_day = doc & (o.origin == ORIGIN_CANCELLATION)
+    partial = doc & (o.origin == ORIGIN_PARTIAL_RETURN)
+    linked = doc & (o.original >= 0)
+    n_doc = int(doc.sum())
+
+    def share(a: np.ndarray, b: np.ndarray) -> float | None:
+        return _r(a.sum() / b.sum()) if b.any() else None
+
+    out["documents"] = {
+        "return_documents": n_doc,
+        "by_order_type": {t: int((doc & (o.order_type == c)).sum())
+                          for t, c in (("return", TYPE_RETURN),
+                                       ("credit_note", TYPE_CREDIT_NOTE))},
+        "return_lines": int(v.returned.sum()),
+        "negative_quantity_documents": int((doc & o.negative).sum()),
+        "same_day_cancellations": int(same_day.sum()),
+        "partial_returns": int(partial.sum()),
+        "linked_documents": int(linked.sum()),
+        "linked_share": share(linked, doc),
+        "same_day_cancellation_linked_share": share(linked & same_day, same_day),
+        "partial_return_linked_share": share(linked & partial, partial),
+        "customers_with_returns": int(sorted_unique(o.customer[doc]).size),
+        "return_lines_on_order_documents": int(
+            (v.returned & (o.order_type[ln.order] == TYPE_ORDER)).sum()),
+    }
+    b2c = ~w.pop.is_b2b
+    out["customers"] = {
+        "b2c_net_purchase_days": int(cr["purchase_days"][b2c].sum()),
+        "b2c_repeat_purchase_days": int(np.maximum(cr["purchase_days"][b2c] - 1, 0).sum()),
+        "fully_reversed_customers": int(((cr["gross"] > 0) & (cr["net"] == 0)).sum()),
+    }
+    out["lines_by_kind"] = {
+        "sale": int(v.sale.sum()), "return": int(v.returns.sum()),
+        "contract_billing": int(v.billing.sum()), "all": int(ln.order.size),
+    }
+    bill = (o.order_type == TYPE_BILLING) & (o.status == 0)
+    with_sub = bill & (o.subscription > 0)
+    out["contract_billing"] = {
+        "enabled": w.params.billing.bill_subscriptions,
+        "orders": int(bill.sum()),
+        "orders_with_subscription_id": int(with_sub.sum()),
+        "subscription_id_share": share(with_sub, bill),
+        "revenue_cents": int(billed_m.sum()),
+        "by_month_cents": {label(i): int(billed_m[i]) for i in range(n_m) if billed_m[i]},
+        "definition": "one completed contract_billing order per month of each contract "
+                      "term: start_date + k months (k = 0, 1, ...) while on or before "
+                      "end_date and before the end of history; one line, quantity 1, "
+                      "price = monthly_fee, no unit cost; contract revenue, not a one-off "
+                      "purchase (not in gross, not a purchase day)",
+    }
+    return out
+
+
+def planted_returns(w: World, v: LineValues) -> dict[str, Any]:
+    """One entry per planted return document, with the order it credits (even unlinked)."""
+    o, ln = w.orders, w.lines
+    n_o = o.at.size
+    doc = np.flatnonzero(np.isin(o.order_type, RETURN_TYPES))
+    value = _per(ln.order, v.returned, v.revenue, n_o)
+    gross = _per(ln.order, v.gross, v.revenue, n_o)
+    credited = o.credits[doc]
+    return {
+        "doc": doc, "credited": credited,
+        "kind": np.where(o.origin[doc] == ORIGIN_CANCELLATION, 1, 0),
+        "linked": o.original[doc] >= 0, "negative": o.negative[doc],
+        "returned_cents": value[doc], "credited_gross_cents": gross[credited],
+    }

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +74,83 @@ def service_warehouse(tmp_path_factory: pytest.TempPathFactory) -> GeneratedWare
     per channel that medians and shares sit within about 1 % of what was planted."""
     customers = int(os.environ.get("CX_SERVICE_TEST_CUSTOMERS", "100000"))
     return build_generated(tmp_path_factory.mktemp("service"), customers, 8, "+marts.service")
+
+
+def create_revenue_views(
+    con: duckdb.DuckDBPyConnection, orders: str = "orders", order_lines: str = "order_lines"
+) -> None:
+    """The warehouse's revenue and purchase-day rules as DuckDB views, recomputed here
+    independently of the generator, over relations with normalised ids (lower case) and
+    UTC timestamps (text or timestamp).
+
+    - ``revenue_lines``: every line of a completed order document, its kind (``sale``,
+      ``return``: any line of a return or credit note, whatever its sign, or a negative
+      line; ``contract_billing``) and units x price in cents (units always >= 0);
+    - ``sale_days``: per customer and UTC date with sale lines, the sales and the first
+      order time of the day;
+    - ``allocated_returns``: per return document, the day its value is taken from (the
+      original order's day when linked, else the latest sale day on or before its date);
+    - ``net_days``: per sale day, sales - allocated returns = ``net`` (a purchase day
+      when > 0).
+    """
+    con.execute(f"""
+        create or replace view revenue_lines as
+        select
+            o.order_id,
+            o.customer_id,
+            cast(o.ordered_at as timestamp) as ordered_at,
+            cast(cast(o.ordered_at as timestamp) as date) as ordered_date,
+            nullif(o.original_order_id, '') as original_order_id,
+            case
+                when coalesce(lower(o.order_type), 'order') = 'contract_billing'
+                    then 'contract_billing'
+                when coalesce(lower(o.order_type), 'order') in ('return', 'credit_note')
+                    or cast(l.quantity as bigint) < 0
+                    then 'return'
+                else 'sale'
+            end as line_kind,
+            abs(cast(l.quantity as bigint))
+            * cast(round(cast(l.realised_price as decimal(18, 2)) * 100) as bigint)
+                as value_cents,
+            abs(cast(l.quantity as bigint))
+            * coalesce(cast(round(cast(l.unit_cost as decimal(18, 2)) * 100) as bigint), 0)
+                as cost_cents,
+            abs(cast(l.quantity as bigint))
+            * cast(round(cast(l.list_price as decimal(18, 2)) * 100) as bigint) as list_cents
+        from {orders} as o
+        inner join {order_lines} as l on l.order_id = o.order_id
+        where o.status = 'completed'
+    """)
+    con.execute("""
+        create or replace view sale_days as
+        select customer_id, ordered_date as day, sum(value_cents) as sales,
+               min(ordered_at) as first_ordered_at
+        from revenue_lines where line_kind = 'sale' group by all
+    """)
+    con.execute(f"""
+        create or replace view allocated_returns as
+        with docs as (
+            select order_id, customer_id, ordered_date as day, original_order_id,
+                   sum(value_cents) as returned
+            from revenue_lines where line_kind = 'return' group by all
+        ),
+        latest as (
+            select d.order_id, s.day as latest_day
+            from docs as d
+            asof left join sale_days as s on s.customer_id = d.customer_id and d.day >= s.day
+        )
+        select d.*, coalesce(cast(cast(o.ordered_at as timestamp) as date), l.latest_day)
+                   as allocated_day
+        from docs as d
+        inner join latest as l using (order_id)
+        left join {orders} as o on o.order_id = d.original_order_id
+    """)
+    con.execute("""
+        create or replace view net_days as
+        select s.customer_id, s.day, s.first_ordered_at, s.sales,
+               coalesce(a.returned, 0) as returned, s.sales - coalesce(a.returned, 0) as net
+        from sale_days as s
+        left join (select customer_id, allocated_day, sum(returned) as returned
+                   from allocated_returns group by all) as a
+            on a.customer_id = s.customer_id and a.allocated_day = s.day
+    """)

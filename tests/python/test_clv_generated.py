@@ -8,6 +8,7 @@ from datetime import date
 import duckdb
 import numpy as np
 import pytest
+from conftest import create_revenue_views
 
 from cx_value.clv import bgnbd, gamma_gamma
 from cx_value.generate import generate
@@ -21,39 +22,33 @@ def histories(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     out = tmp_path_factory.mktemp("clv_generated")
     generate(out, customers=100_000, seed=2013, fmt="parquet", dirty_share=0.0, as_of=AS_OF)
     con = duckdb.connect()
-    # Completed orders of consumers are the BG/NBD process (first purchase at
-    # acquisition); cancellations, returns and B2B add-ons are not.
+    # Net purchase days of consumers are the BG/NBD process (first purchase at
+    # acquisition): a day's sales minus the returns allocated to it; a day netting to 0
+    # (a large order cancelled the same day) is no purchase. Cancelled or returned
+    # orders, B2B add-ons and contract bills are not purchases of consumers.
+    create_revenue_views(
+        con, f"read_parquet('{out / 'orders.parquet'}')",
+        f"read_parquet('{out / 'order_lines.parquet'}')",
+    )
     rows = con.execute(
         f"""
-        with orders as (
-            select
-                o.customer_id,
-                o.ordered_at::timestamp as ordered_at,
-                o.order_id
-            from read_parquet('{out / "orders.parquet"}') as o
+        with days as (
+            select d.customer_id, d.first_ordered_at, d.net
+            from net_days as d
             inner join read_parquet('{out / "customers.parquet"}') as c
-                on o.customer_id = c.customer_id
-            where c.customer_type = 'b2c' and o.status = 'completed'
-        ),
-        values as (
-            select
-                o.customer_id,
-                o.ordered_at,
-                sum(l.quantity::int * l.realised_price::decimal(18, 2))::double as value_at_stake
-            from orders as o
-            inner join read_parquet('{out / "order_lines.parquet"}') as l
-                on o.order_id = l.order_id
-            group by all
+                on d.customer_id = c.customer_id
+            where c.customer_type = 'b2c' and d.net > 0
         ),
         ranked as (
-            select *, row_number() over (partition by customer_id order by ordered_at) as k
-            from values
+            select *, row_number() over (partition by customer_id order by first_ordered_at)
+                as k
+            from days
         )
         select
             count(*) - 1 as x,
-            epoch(max(ordered_at) - min(ordered_at)) / 604800.0 as t_x,
-            epoch(timestamp '{AS_OF}' - min(ordered_at)) / 604800.0 as t,
-            coalesce(avg(value_at_stake) filter (where k > 1), 0) as m_x
+            epoch(max(first_ordered_at) - min(first_ordered_at)) / 604800.0 as t_x,
+            epoch(timestamp '{AS_OF}' - min(first_ordered_at)) / 604800.0 as t,
+            coalesce(avg(net / 100.0) filter (where k > 1), 0) as m_x
         from ranked
         group by customer_id
         """
