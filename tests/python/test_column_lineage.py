@@ -14,9 +14,11 @@ import duckdb
 import pytest
 from column_lineage import (
     CONTRACT_TABLES,
+    PARAMETERS,
     ColumnLineage,
     LineageError,
     SchemaTree,
+    checked_columns,
     is_public_mart,
     load_manifest,
     mart_column_lineage,
@@ -94,6 +96,11 @@ def _lineage(sql: str, columns: dict[str, str]) -> dict[str, frozenset[str]]:
     return ColumnLineage(manifest, tree).mart_lineage()["mart_x"]
 
 
+def _counts(from_clause: str) -> frozenset[str]:
+    """The sources of a ``count(*)`` over ``from_clause`` in a mart."""
+    return _lineage(f"select count(*) as n {from_clause}", {"n": "BIGINT"})["n"]
+
+
 ORDERS = '"db"."staging"."base_crm__orders"'
 TICKETS = '"db"."staging"."base_crm__tickets"'
 CUSTOMERS = '"db"."staging"."base_crm__customers"'
@@ -109,21 +116,263 @@ def test_aggregate_of_one_column_comes_from_its_table() -> None:
     assert result == {"customer_id": {"orders"}, "revenue": {"orders"}}
 
 
-def test_literals_and_counts_have_no_source() -> None:
+def test_a_constant_is_on_every_row_and_null_is_no_value() -> None:
     sql = f"""
+        with per_customer as (
+            select customer_id, 'buyer' as kind from {ORDERS} group by customer_id
+        ),
+        total as (select 'all' as kind, sum(amount) as amount from {ORDERS})
         select
             'web' as channel,
+            1 + 1 as two,
             cast(null as integer) as nps_score,
+            p.kind,
+            t.kind as total_kind,
+            coalesce(t.amount, 0) as amount
+        from per_customer as p cross join total as t
+    """
+    result = _lineage(sql, {"channel": "VARCHAR", "two": "INTEGER", "nps_score": "INTEGER",
+                            "kind": "VARCHAR", "total_kind": "VARCHAR", "amount": "DECIMAL"})
+    assert result == {
+        "channel": {"orders"}, "two": {"orders"}, "nps_score": frozenset(),
+        "kind": {"orders"},
+        "total_kind": frozenset(),  # an aggregate without GROUP BY has its row regardless
+        "amount": {"orders"},  # the 0 of a coalesce adds nothing: this one is checked
+    }
+
+
+def test_a_constant_in_union_branches_takes_each_branch_rows() -> None:
+    """Else a type label written as a literal in all branches but one would derive from
+    that one table, and hold values when it is empty."""
+    sql = f"""
+        select o.order_id as id, 'order' as kind, cast(null as varchar) as priority
+        from {ORDERS} as o
+        union all
+        select t.ticket_id as id,
+            case when t.priority = 'high' then 'complaint' else 'ticket' end as kind,
+            t.priority
+        from {TICKETS} as t
+    """
+    result = _lineage(sql, {"id": "VARCHAR", "kind": "VARCHAR", "priority": "VARCHAR"})
+    assert result == {
+        "id": {"orders", "tickets"}, "kind": {"orders", "tickets"}, "priority": {"tickets"},
+    }
+
+
+def test_counts_and_sequence_numbers_take_the_rows_they_count() -> None:
+    sql = f"""
+        select
             count(*) as order_count,
-            row_number() over () as row_number_in_mart
-        from {ORDERS}
+            count(1) + sum(1) as also_counts,
+            coalesce(max(true), false) as has_orders,
+            row_number() over () as row_number_in_mart,
+            rank() over (order by max(c.segment)) as rank_by_customer_column
+        from {ORDERS} as o
+        left join {CUSTOMERS} as c on o.customer_id = c.customer_id
     """
     result = _lineage(
-        sql, {"channel": "VARCHAR", "nps_score": "INTEGER", "order_count": "BIGINT",
-              "row_number_in_mart": "BIGINT"},
+        sql, {"order_count": "BIGINT", "also_counts": "HUGEINT", "has_orders": "BOOLEAN",
+              "row_number_in_mart": "BIGINT", "rank_by_customer_column": "BIGINT"},
     )
-    assert result == dict.fromkeys(result, frozenset())
-    assert len(result) == 4
+    assert result == {
+        "order_count": {"orders"}, "also_counts": {"orders"}, "has_orders": {"orders"},
+        "row_number_in_mart": {"orders"},
+        # a sequence number takes the rows whatever its window reads, besides what it reads
+        "rank_by_customer_column": {"orders", "customers"},
+    }
+
+
+def test_a_count_that_reads_a_column_derives_from_that_column_only() -> None:
+    """With tickets empty these are a fabricated 0 per customer: the check must see them."""
+    sql = f"""
+        select
+            c.customer_id,
+            count(t.ticket_id) as tickets,
+            sum(case when t.priority = 'high' then 1 else 0 end) as high_tickets,
+            count(*) filter (where t.priority = 'low') as low_tickets,
+            count_if(t.priority = 'mid') as mid_tickets,
+            count(*) as rows_per_customer
+        from {CUSTOMERS} as c
+        left join {TICKETS} as t on c.customer_id = t.customer_id
+        group by c.customer_id
+    """
+    result = _lineage(sql, {"customer_id": "VARCHAR", "tickets": "BIGINT",
+                            "high_tickets": "HUGEINT", "low_tickets": "BIGINT",
+                            "mid_tickets": "BIGINT", "rows_per_customer": "BIGINT"})
+    assert result == {
+        "customer_id": {"customers"}, "tickets": {"tickets"}, "high_tickets": {"tickets"},
+        "low_tickets": {"tickets"}, "mid_tickets": {"tickets"},
+        "rows_per_customer": {"customers"},  # a customer left joined to nothing is a row
+    }
+
+
+@pytest.mark.parametrize(
+    ("from_clause", "expected"),
+    [
+        (f"from {TICKETS} as t left join {CUSTOMERS} as c on t.customer_id = c.customer_id",
+         {"tickets"}),
+        (f"from {TICKETS} as t right join {CUSTOMERS} as c on t.customer_id = c.customer_id",
+         {"customers"}),
+        (f"from {TICKETS} as t full join {ORDERS} as o on t.customer_id = o.customer_id",
+         {"tickets", "orders"}),
+        # an inner join has no row when either side has none; customers is in every export
+        (f"from {CUSTOMERS} as c inner join {TICKETS} as t on t.customer_id = c.customer_id",
+         {"tickets"}),
+        (f"from {TICKETS} as t inner join {CUSTOMERS} as c on t.customer_id = c.customer_id",
+         {"tickets"}),
+        (f"from {TICKETS} as t cross join {ORDERS} as o", {"tickets"}),
+        (f"from {TICKETS} as t, {ORDERS} as o", {"tickets"}),
+        (f"from {CUSTOMERS} as c cross join {CUSTOMERS} as d", {"customers"}),
+        (f"from {TICKETS} as t semi join {ORDERS} as o on t.customer_id = o.customer_id",
+         {"tickets"}),
+        (f"from {TICKETS} as t anti join {ORDERS} as o on t.customer_id = o.customer_id",
+         {"tickets"}),
+        (f"from (select customer_id from {ORDERS} union all select customer_id from {TICKETS})"
+         " as u", {"orders", "tickets"}),
+        (f"from (select customer_id from {ORDERS} except select customer_id from {TICKETS})"
+         " as u", {"orders"}),
+        (f"from (values (1), (2)) as v(x) left join {TICKETS} as t on true", frozenset()),
+        # one row whatever it reads: counting it counts nothing of a table
+        (f"from (select max(amount) as top from {ORDERS}) as m", frozenset()),
+        (f"from (select customer_id, max(amount) as top from {ORDERS} group by customer_id)"
+         " as m", {"orders"}),
+        ("", frozenset()),
+    ],
+)
+def test_row_sources_of_joins_and_set_operations(from_clause: str, expected: set[str]) -> None:
+    assert _counts(from_clause) == expected
+
+
+def test_a_count_in_a_subquery_counts_the_subquery_rows() -> None:
+    sql = f"""
+        select
+            c.customer_id,
+            (select count(*) from {TICKETS} as t where t.customer_id = c.customer_id)
+                as tickets,
+            case
+                when exists (select 1 from {ORDERS} as o where o.customer_id = c.customer_id)
+                    then 'buyer'
+            end as buyer_flag,
+            -- the subquery says what it reads: not a constant on the customers' rows
+            (select max(o.amount) from {ORDERS} as o) as top_amount
+        from {CUSTOMERS} as c
+    """
+    result = _lineage(sql, {"customer_id": "VARCHAR", "tickets": "BIGINT",
+                            "buyer_flag": "VARCHAR", "top_amount": "DECIMAL"})
+    assert result == {
+        "customer_id": {"customers"}, "tickets": {"tickets"}, "buyer_flag": {"orders"},
+        "top_amount": {"orders"},
+    }
+
+
+def test_a_per_customer_count_left_joined_and_coalesced_derives_from_its_table() -> None:
+    """The typical pattern: the ticket model looks each ticket's segment up in customers,
+    yet counting tickets per customer counts tickets only."""
+    manifest, tree = _project({
+        "int_tickets": (
+            f"""
+            select t.ticket_id, t.customer_id, c.segment
+            from {TICKETS} as t
+            left join {CUSTOMERS} as c on t.customer_id = c.customer_id
+            """,
+            {"ticket_id": "VARCHAR", "customer_id": "VARCHAR", "segment": "VARCHAR"},
+        ),
+        "mart_health": (
+            f"""
+            with tickets as (select * from "db"."intermediate"."int_tickets"),
+            open_tickets as (
+                select customer_id, count(*) as open_tickets
+                from tickets
+                where segment <> 'test'
+                group by customer_id
+            )
+            select
+                customers.customer_id,
+                coalesce(open_tickets.open_tickets, 0) as open_tickets,
+                coalesce(open_tickets.open_tickets, 0) > 0 as has_open_tickets
+            from {CUSTOMERS} as customers
+            left join open_tickets on customers.customer_id = open_tickets.customer_id
+            """,
+            {"customer_id": "VARCHAR", "open_tickets": "BIGINT", "has_open_tickets": "BOOLEAN"},
+        ),
+    })
+    assert ColumnLineage(manifest, tree).mart_lineage()["mart_health"] == {
+        "customer_id": {"customers"}, "open_tickets": {"tickets"},
+        "has_open_tickets": {"tickets"},
+    }
+
+
+def test_an_observed_guard_adds_no_source_to_the_guarded_column() -> None:
+    """cx_observed('tickets') is a scalar subquery counting rows of int_raw_tables_observed:
+    a parameter, so the guarded coalesce(count, 0) still derives from tickets only."""
+    models = {
+        "int_raw_tables_observed": (
+            f"""
+            select 'orders' as table_name, o.order_id is not null as is_observed
+            from {ORDERS} as o
+            union all
+            select 'tickets' as table_name, t.ticket_id is not null as is_observed
+            from {TICKETS} as t
+            """,
+            {"table_name": "VARCHAR", "is_observed": "BOOLEAN"},
+        ),
+        "mart_health": (
+            f"""
+            with per_customer as (
+                select customer_id, count(*) as n from {TICKETS} group by customer_id
+            )
+            select
+                c.customer_id,
+                case
+                    when (
+                        select count(*) = 1
+                        from "db"."intermediate"."int_raw_tables_observed"
+                        where is_observed and table_name in ('tickets')
+                    )
+                        then coalesce(t.n, 0)
+                end as open_complaints
+            from {CUSTOMERS} as c
+            left join per_customer as t on c.customer_id = t.customer_id
+            """,
+            {"customer_id": "VARCHAR", "open_complaints": "BIGINT"},
+        ),
+    }
+    manifest, tree = _project(models)
+    guarded = ColumnLineage(manifest, tree, parameters={"int_raw_tables_observed"})
+    assert guarded.mart_lineage()["mart_health"] == {
+        "customer_id": {"customers"}, "open_complaints": {"tickets"},
+    }
+    # read as data, the guard counts rows of every table it books
+    unguarded = ColumnLineage(manifest, tree).mart_lineage()["mart_health"]
+    assert unguarded["open_complaints"] == {"tickets", "orders"}
+
+
+def test_a_calendar_parameter_left_joined_to_facts_counts_calendar_rows() -> None:
+    manifest, tree = _project({
+        "int_calendar": (
+            f"select distinct o.order_id as month_start_date from {ORDERS} as o",
+            {"month_start_date": "VARCHAR"},
+        ),
+        "mart_monthly": (
+            f"""
+            select cal.month_start_date, count(*) as calendar_rows, count(t.ticket_id) as tickets
+            from "db"."intermediate"."int_calendar" as cal
+            left join {TICKETS} as t on cal.month_start_date = t.ticket_id
+            group by cal.month_start_date
+            """,
+            {"month_start_date": "VARCHAR", "calendar_rows": "BIGINT", "tickets": "BIGINT"},
+        ),
+    })
+    result = ColumnLineage(manifest, tree, parameters={"int_calendar"}).mart_lineage()
+    assert result["mart_monthly"] == {
+        "month_start_date": frozenset(), "calendar_rows": frozenset(), "tickets": {"tickets"},
+    }
+
+
+def test_unknown_parameters_are_refused() -> None:
+    manifest, tree = _project({})
+    with pytest.raises(LineageError, match="int_gone"):
+        ColumnLineage(manifest, tree, parameters={"int_gone"})
 
 
 def test_a_join_or_filter_is_not_a_source_of_the_selected_values() -> None:
@@ -175,7 +424,8 @@ def test_union_all_takes_every_branch() -> None:
         select customer_id, priority from {TICKETS}
     """
     result = _lineage(sql, {"customer_id": "VARCHAR", "kind": "VARCHAR"})
-    assert result == {"customer_id": {"orders", "tickets"}, "kind": {"tickets"}}
+    # 'order' is on every order row
+    assert result == {"customer_id": {"orders", "tickets"}, "kind": {"orders", "tickets"}}
 
 
 def test_union_all_by_name_pairs_columns_by_name() -> None:
@@ -232,7 +482,8 @@ def test_lineage_recurses_through_upstream_models() -> None:
     })
     result = ColumnLineage(manifest, tree).mart_lineage()
     assert result == {"mart_revenue": {
-        "segment": {"customers"}, "revenue": {"orders"}, "orders": frozenset(),
+        # count(*) of customers left joined to orders: a customer without orders is a row
+        "segment": {"customers"}, "revenue": {"orders"}, "orders": {"customers"},
     }}
 
 
@@ -270,6 +521,20 @@ def test_python_model_derives_every_column_from_all_its_inputs() -> None:
     assert result == {"mart_fit": {
         "parameter": {"orders", "customers"}, "estimate": {"orders", "customers"},
     }}
+
+
+def test_rows_of_a_python_model_come_from_all_its_inputs() -> None:
+    manifest, tree = _project({
+        "int_orders": (f"select order_id from {ORDERS}", {"order_id": "VARCHAR"}),
+        "mart_x": ('select count(*) as n from "db"."intermediate"."int_fit"', {"n": "BIGINT"}),
+    })
+    node_id, node = _node(
+        "int_fit", "models/intermediate/area/int_fit.py", "intermediate", "def model(): ...",
+        language="python", depends_on=("model.proj.int_orders",),
+    )
+    manifest["nodes"][node_id] = node
+    tree["db"]["intermediate"]["int_fit"] = {"estimate": "DOUBLE"}
+    assert ColumnLineage(manifest, tree).mart_lineage()["mart_x"] == {"n": {"orders"}}
 
 
 def test_seeds_and_sources_are_terminals() -> None:
@@ -383,9 +648,13 @@ def test_values_without_source_reports_non_null_columns_of_empty_sources(
         "resolution_hours": frozenset({"tickets"}),   # NULL as it should be
         "customers": frozenset({"customers", "tickets"}),  # one source is not empty
     }}
+    assert checked_columns(lineage, {"tickets"}) == {
+        "mart_service": ["tickets", "resolution_hours"],
+    }
     assert values_without_source(path, lineage, {"tickets"}) == [
         "mart_service.tickets: 2 non-null values, sources {tickets} all empty",
     ]
+    assert checked_columns(lineage, set()) == {}
     assert values_without_source(path, lineage, set()) == []
 
 
@@ -402,31 +671,55 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return scratch / "target" / "manifest.json", database
 
 
+# Empty sets the subset test is about: each optional table alone, orders with their lines
+EMPTY_SETS = (
+    {"tickets"}, {"subscriptions"}, {"survey_responses"}, {"events"}, {"orders", "order_lines"},
+)
+
+
 @pytest.mark.integration
 def test_lineage_of_the_real_marts(demo_build: tuple[Path, Path]) -> None:
     manifest_path, database = demo_build
     manifest = load_manifest(manifest_path)
     started = time.perf_counter()
-    lineage = mart_column_lineage(manifest, database)
+    lineage = mart_column_lineage(manifest, database)  # PARAMETERS by default
     elapsed = time.perf_counter() - started
-    print(f"column lineage of {len(lineage)} marts, "
-          f"{sum(len(c) for c in lineage.values())} columns: {elapsed:.1f} s")
+    columns = [sources for cols in lineage.values() for sources in cols.values()]
+    print(f"column lineage of {len(lineage)} marts, {len(columns)} columns: {elapsed:.1f} s; "
+          f"{sum(not s for s in columns)} without a source, "
+          f"{sum(s == CONTRACT_TABLES for s in columns)} from every table")
+    for empty in EMPTY_SETS:
+        covered = checked_columns(lineage, empty)
+        print(f"  checked when {sorted(empty)} empty: "
+              f"{sum(len(c) for c in covered.values())} columns of {len(covered)} marts")
     assert elapsed < 60
 
     marts = {n["name"] for n in manifest["nodes"].values() if is_public_mart(n)}
     assert len(marts) >= 20
     assert set(lineage) == marts
-    every_source = frozenset().union(*(s for cols in lineage.values() for s in cols.values()))
+    every_source = frozenset().union(*columns)
     assert every_source <= CONTRACT_TABLES
+    # the observation date, the observed-tables guard and the calendar are parameters
+    assert not any(s == CONTRACT_TABLES for s in columns)
+    assert all(not s for s in lineage["dim_dates"].values())
 
     roi = lineage["mart_cx_roi_monthly"]
     assert roi["revenue"] and roi["revenue"] <= {"orders", "order_lines"}
-    assert roi["all_lines_realised_value"] == {"order_lines"}
-    assert roi["order_lines"] == frozenset()  # count(*): no column read
+    assert roi["all_lines_realised_value"] == {"order_lines", "orders"}  # net of returns
+    assert roi["order_lines"] == {"order_lines"}  # count(*) of lines
     assert roi["promoters"] == {"survey_responses"}
     scores = lineage["mart_stage_scores"]
     for column in ("nps", "nps_lower", "nps_upper", "promoters", "detractors"):
         assert "survey_responses" in scores[column], column
+    # per-customer or per-month counts, coalesced to 0: what the empty-subset test is for
+    assert lineage["mart_customer_health"]["open_complaints"] == {"tickets"}
+    assert lineage["mart_service_monthly"]["tickets"] == {"tickets"}
+    assert lineage["mart_nps_outcomes"]["repurchasers"] == {"orders"}
+    assert lineage["fct_web_sessions"]["event_count"] == {"events"}
+    assert lineage["mart_sales_cycle"]["closed_deals"] == {"deals"}
+    assert {"tickets", "events"} <= lineage["dim_customers"]["touchpoint_count"]
+    # a literal label in every branch of the touchpoint union but the tickets one
+    assert {"tickets", "orders"} <= lineage["fct_journey_touchpoints"]["touchpoint_type"]
     assert lineage["mart_customer_health"]["customer_id"] == {"customers"}
     assert lineage["fct_web_sessions"]["session_id"] == {"events"}
     # Python models: every column from everything their inputs derive from
@@ -434,6 +727,7 @@ def test_lineage_of_the_real_marts(demo_build: tuple[Path, Path]) -> None:
     assert "orders" in fit["estimate"]
     assert len(set(fit.values())) == 1
 
+    assert mart_column_lineage(manifest, database, PARAMETERS) == lineage
     # the helper finds values whose sources are "empty" on the full demo data
     violations = values_without_source(database, lineage, {"orders", "order_lines"})
     assert any(v.startswith("mart_cx_roi_monthly.revenue: ") for v in violations), violations
