@@ -9,14 +9,14 @@
     CEV is a per-customer view: a referred customer's CLV is in their own CLV and
     in their referrer's CRV, so a sum of cev over customers counts it twice.
 #}
-{%- set eur_per_share = var('cx_cev_eur_per_share', 2.0) -%}
-{%- set eur_per_web_comment = var('cx_cev_eur_per_comment', 1.0) -%}
-{%- set eur_per_review = var('cx_cev_eur_per_review', 5.0) -%}
-{%- set eur_per_referral_click = var('cx_cev_eur_per_referral_click', 2.0) -%}
-{%- set eur_per_survey_answer = var('cx_cev_eur_per_survey_answer', 3.0) -%}
-{%- set eur_per_survey_comment = var('cx_cev_eur_per_survey_comment', 2.0) -%}
-{%- set eur_per_visit = var('cx_cev_eur_per_visit', 0.5) -%}
-{%- set eur_per_minute = var('cx_cev_eur_per_minute_on_site', 0.05) -%}
+{%- set eur_per_share = var('cx_cev_value_per_share', 2.0) -%}
+{%- set eur_per_web_comment = var('cx_cev_value_per_comment', 1.0) -%}
+{%- set eur_per_review = var('cx_cev_value_per_review', 5.0) -%}
+{%- set eur_per_referral_click = var('cx_cev_value_per_referral_click', 2.0) -%}
+{%- set eur_per_survey_answer = var('cx_cev_value_per_survey_answer', 3.0) -%}
+{%- set eur_per_survey_comment = var('cx_cev_value_per_survey_comment', 2.0) -%}
+{%- set eur_per_visit = var('cx_cev_value_per_visit', 0.5) -%}
+{%- set eur_per_minute = var('cx_cev_value_per_minute_on_site', 0.05) -%}
 {%- set recency_days = var('cx_cev_visitor_recency_days', 365) -%}
 {%- set referral_share = var('cx_cev_referral_attribution_share', 1.0) -%}
 {%- set tier_shares = var('cx_cev_tier_shares', {'platinum': 0.05, 'gold': 0.15, 'silver': 0.30}) -%}
