@@ -60,3 +60,15 @@
             and table_name = '{{ table_name }}'
     )
 {%- endmacro %}
+
+{#
+    The non-null texts joined by `separator`, null when all are null: which components
+    of a row are unknown, say. concat_ws skips nulls on DuckDB and Spark alike.
+#}
+{% macro cx_join_texts(expressions, separator=', ') -%}
+    {{ return(adapter.dispatch('cx_join_texts', 'cx_value')(expressions, separator)) }}
+{%- endmacro %}
+
+{% macro default__cx_join_texts(expressions, separator) -%}
+    nullif(concat_ws('{{ separator }}', {{ expressions | join(', ') }}), '')
+{%- endmacro %}

@@ -79,3 +79,13 @@ having
     and (min({{ column_name }}) <> 1 or max({{ column_name }}) <> count(*))
 
 {% endtest %}
+
+{# The strategic potential of a segment (var cx_cev_segment_potential); 0 for a segment not listed. #}
+{% macro cx_segment_potential(segment_expression, potentials) -%}
+    case {{ segment_expression }}
+        {%- for segment_name, potential in potentials.items() %}
+            when '{{ segment_name }}' then {{ potential }}
+        {%- endfor %}
+        else 0.0
+    end
+{%- endmacro %}

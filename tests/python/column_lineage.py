@@ -90,7 +90,9 @@ declared sources of a contract table map to that table; fixture seeds
 source raises, so that a new one forces a decision here.
 
 **Python models** cannot be parsed: every output column, and the rows, are taken as
-derived from every column of every ``depends_on`` node. That is coarse. It never makes
+derived from every column of every ``depends_on`` node, except columns their yml marks
+``meta: {cx_lineage: describes_the_fit}`` (the status, sample size and warning of a
+fit, which exist whatever the data). That is coarse. It never makes
 a column look source-free, but a column with more sources than it really has is
 checked less often by the empty-subset test (it is checked only when *all* its
 sources are empty).
@@ -306,6 +308,12 @@ class ColumnLineage:
         if node["resource_type"] != "model":
             raise LineageError(f"{node['name']}: no lineage rule for a {node['resource_type']}")
         if node.get("language") == "python":
+            meta = (node.get("columns", {}).get(column or "", {}) or {}).get("meta") or {}
+            if meta.get("cx_lineage") == "describes_the_fit":
+                # declared in the model's yml: the model or parameter name, the fit's
+                # status, sample size or warning; it says what the data allowed, so it
+                # is filled whatever the data (an empty table gives n = 0, not_enough_data)
+                return frozenset()
             return self._all_sources(node["depends_on"]["nodes"])
         upstream = self._sql_upstream(node_id)
         if column is None:

@@ -4,8 +4,10 @@
     (int_observation_date): influence actions and visits in attributed web sessions,
     questionnaires answered and comments written. Also the two non-monetary
     inputs of the priority score: the latest NPS answer (any time up to the
-    observation date) and the trend of completed-order revenue (last 12 months
-    against the 12 before).
+    observation date) and the trend of completed-order revenue, net of returns
+    (last 12 months against the 12 before). A count is 0 only where its source was
+    exported (null otherwise); a trailing revenue is null unless the order history
+    reaches back over its whole period, so a short history is not read as growth.
 
     12 months because the counts are turned into money per year and set beside a
     12-month CLV: last year's behaviour is read as next year's flow. Only
@@ -34,12 +36,8 @@ survey_responses as (
     select * from {{ ref('stg_surveys__survey_responses') }}
 ),
 
-orders as (
-    select * from {{ ref('stg_crm__orders') }}
-),
-
 order_lines as (
-    select * from {{ ref('stg_crm__order_lines') }}
+    select * from {{ ref('int_order_lines_valued') }}
 ),
 
 web_actions as (
@@ -113,57 +111,81 @@ latest_nps as (
 ),
 
 order_revenue as (
+    -- net of returns: the one valuation of order lines (int_order_lines_valued)
     select
-        orders.customer_id,
+        order_lines.customer_id,
         sum(
             case
-                when orders.ordered_at >= {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
-                    then order_lines.quantity * order_lines.realised_price
+                when order_lines.ordered_at >= {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
+                    then order_lines.revenue
                 else 0
             end
         ) as revenue_12m,
         sum(
             case
-                when orders.ordered_at < {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
-                    then order_lines.quantity * order_lines.realised_price
+                when order_lines.ordered_at < {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
+                    then order_lines.revenue
                 else 0
             end
         ) as revenue_prior_12m
-    from orders
-    inner join order_lines
-        on orders.order_id = order_lines.order_id
+    from order_lines
     cross join as_of
     where
-        orders.order_status = 'completed'
-        and orders.ordered_at < as_of.as_of_end_at
-        and orders.ordered_at >= {{ dbt.dateadd('month', -24, 'as_of.as_of_end_at') }}
-    group by orders.customer_id
+        order_lines.is_completed
+        and order_lines.ordered_at < as_of.as_of_end_at
+        and order_lines.ordered_at >= {{ dbt.dateadd('month', -24, 'as_of.as_of_end_at') }}
+    group by order_lines.customer_id
+),
+
+history as (
+    -- what the export can say: a count is 0 only where its source was exported, a
+    -- trailing revenue only where the order history reaches back over its period
+    select
+        {{ cx_observed('events') }} as is_web_observed,
+        {{ cx_observed('survey_responses') }} as is_survey_observed,
+        {{ cx_observed(['orders', 'order_lines']) }}
+        and {{ cx_history_covers('orders', dbt.dateadd('month', -12, 'as_of.as_of_end_at')) }}
+            as is_revenue_12m_observed,
+        {{ cx_observed(['orders', 'order_lines']) }}
+        and {{ cx_history_covers('orders', dbt.dateadd('month', -24, 'as_of.as_of_end_at')) }}
+            as is_revenue_prior_12m_observed
+    from as_of
 ),
 
 final as (
     select
         customers.customer_id,
         as_of.as_of_date,
-        cast(coalesce(web_actions.sessions_12m, 0) as {{ dbt.type_bigint() }}) as sessions_12m,
-        cast(coalesce(web_actions.shares_12m, 0) as {{ dbt.type_bigint() }}) as shares_12m,
-        cast(coalesce(web_actions.web_comments_12m, 0) as {{ dbt.type_bigint() }}) as web_comments_12m,
-        cast(coalesce(web_actions.reviews_12m, 0) as {{ dbt.type_bigint() }}) as reviews_12m,
-        cast(coalesce(web_actions.referral_clicks_12m, 0) as {{ dbt.type_bigint() }})
-            as referral_clicks_12m,
-        {{ cx_as_double('coalesce(web_actions.minutes_on_site_12m, 0)') }} as minutes_on_site_12m,
+        {%- for column in ['sessions_12m', 'shares_12m', 'web_comments_12m', 'reviews_12m', 'referral_clicks_12m'] %}
+        cast(
+            case when history.is_web_observed then coalesce(web_actions.{{ column }}, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as {{ column }},
+        {%- endfor %}
+        {{ cx_as_double(
+            'case when history.is_web_observed then coalesce(web_actions.minutes_on_site_12m, 0) end'
+        ) }} as minutes_on_site_12m,
         web_actions.last_visit_date,
         {{ dbt.datediff('web_actions.last_visit_date', 'as_of.as_of_date', 'day') }}
             as days_since_last_visit,
-        cast(coalesce(questionnaires.questionnaires_12m, 0) as {{ dbt.type_bigint() }})
-            as questionnaires_12m,
-        cast(coalesce(survey_comments.survey_comments_12m, 0) as {{ dbt.type_bigint() }})
-            as survey_comments_12m,
+        cast(
+            case when history.is_survey_observed then coalesce(questionnaires.questionnaires_12m, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as questionnaires_12m,
+        cast(
+            case when history.is_survey_observed then coalesce(survey_comments.survey_comments_12m, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as survey_comments_12m,
         latest_nps.latest_nps_score,
-        {{ cx_as_double('coalesce(order_revenue.revenue_12m, 0)') }} as revenue_12m,
-        {{ cx_as_double('coalesce(order_revenue.revenue_prior_12m, 0)') }}
-            as revenue_prior_12m
+        {{ cx_as_double(
+            'case when history.is_revenue_12m_observed then coalesce(order_revenue.revenue_12m, 0) end'
+        ) }} as revenue_12m,
+        {{ cx_as_double(
+            'case when history.is_revenue_prior_12m_observed then coalesce(order_revenue.revenue_prior_12m, 0) end'
+        ) }} as revenue_prior_12m
     from customers
     cross join as_of
+    cross join history
     left join web_actions
         on customers.customer_id = web_actions.customer_id
     left join questionnaires

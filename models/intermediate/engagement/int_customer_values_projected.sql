@@ -11,6 +11,9 @@
     because it runs over the whole remaining lifetime, which would put subscribers
     on a different horizon from one-off buyers. Each row carries the status of the
     fitted models behind its values (null when the customer is not scored by a model).
+    A part is 0 for a customer it does not apply to only where its source was
+    exported, and null where the model could not value it; clv_12m is the sum of the
+    parts that exist, null when a part that exists is unknown.
 #}
 with
 
@@ -57,26 +60,43 @@ subscriber_months as (
 ),
 
 subscriber_values as (
+    -- a month whose payment probability is unknown (sBG not fitted) leaves the year's
+    -- value unknown: summing the known months would understate it silently
     select
         customer_id,
-        sum(
-            {{ cx_as_double('monthly_fee') }} * payment_probability
-            / power(1 + {{ var('cx_clv_monthly_discount_rate', 0.01) }}, month_number)
-        ) as contract_clv_12m
+        case
+            when count(payment_probability) = count(*)
+                then
+                    sum(
+                        {{ cx_as_double('monthly_fee') }} * payment_probability
+                        / power(1 + {{ var('cx_clv_monthly_discount_rate', 0.01) }}, month_number)
+                    )
+        end as contract_clv_12m
     from subscriber_months
     group by customer_id
 ),
 
-final as (
+sources as (
+    select
+        {{ cx_observed(['orders', 'order_lines']) }} as is_order_observed,
+        {{ cx_observed('subscriptions') }} as is_contract_observed
+),
+
+valued as (
     select
         customers.customer_id,
-        {{ cx_as_double('coalesce(clv.expected_clv_12m, 0)') }} as one_off_clv_12m,
-        {{ cx_as_double('coalesce(subscriber_values.contract_clv_12m, 0)') }}
-            as contract_clv_12m,
+        sources.is_order_observed,
+        sources.is_contract_observed,
+        -- scored: its CLV (null when the models could not score it); not scored: 0 when
+        -- orders were exported (no net purchase, or valued by a contract), else unknown
         {{ cx_as_double(
-            'coalesce(clv.expected_clv_12m, 0)'
-            ~ ' + coalesce(subscriber_values.contract_clv_12m, 0)'
-        ) }} as clv_12m,
+            'case when clv.customer_id is not null then clv.expected_clv_12m'
+            ~ ' when sources.is_order_observed then 0 end'
+        ) }} as one_off_clv_12m,
+        {{ cx_as_double(
+            'case when subscriber_values.customer_id is not null then subscriber_values.contract_clv_12m'
+            ~ ' when sources.is_contract_observed then 0 end'
+        ) }} as contract_clv_12m,
         clv.clv_model_warning,
         clv.is_clv_model_identified,
         retention.retention_model_warning,
@@ -86,12 +106,35 @@ final as (
         coalesce(clv.is_clv_model_identified, true)
         and coalesce(retention.is_retention_model_identified, true) as are_models_identified
     from customers
+    cross join sources
     left join clv
         on customers.customer_id = clv.customer_id
     left join subscriber_values
         on customers.customer_id = subscriber_values.customer_id
     left join retention
         on customers.customer_id = retention.customer_id
+),
+
+final as (
+    select
+        customer_id,
+        one_off_clv_12m,
+        contract_clv_12m,
+        -- a part the data has no source for does not exist (a retailer without
+        -- contracts); a part that exists but could not be valued leaves the total unknown
+        case
+            when one_off_clv_12m is null and is_order_observed then null
+            when contract_clv_12m is null and is_contract_observed then null
+            when one_off_clv_12m is null and contract_clv_12m is null then null
+            else coalesce(one_off_clv_12m, 0) + coalesce(contract_clv_12m, 0)
+        end as clv_12m,
+        clv_model_warning,
+        is_clv_model_identified,
+        retention_model_warning,
+        is_retention_model_identified,
+        model_warnings,
+        are_models_identified
+    from valued
 )
 
 select * from final

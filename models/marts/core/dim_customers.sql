@@ -79,7 +79,10 @@ final as (
         cast(customers.created_at as date) as acquisition_date,
         {{ cx_month('customers.created_at') }} as acquisition_month,
         case
-            when current_terms.customer_id is null then 'none'
+            -- never subscribed, as far as exported contract terms can tell; unknown
+            -- (null) when the export has none at all
+            when current_terms.customer_id is null and {{ cx_observed('subscriptions') }}
+                then 'none'
             when current_terms.is_churned then 'churned'
             when current_terms.end_date < current_terms.as_of_date then 'in_grace'
             when current_terms.cancelled_at is not null then 'notice_given'
@@ -91,7 +94,12 @@ final as (
         journey_positions.current_stage,
         journey_positions.first_touchpoint_at,
         journey_positions.last_touchpoint_at,
-        cast(coalesce(journey_positions.touchpoint_count, 0) as {{ dbt.type_bigint() }}) as touchpoint_count
+        cast(
+            case
+                when {{ cx_any_observed(['events', 'deals', 'orders', 'subscriptions', 'tickets', 'survey_responses']) }}
+                    then coalesce(journey_positions.touchpoint_count, 0)
+            end as {{ dbt.type_bigint() }}
+        ) as touchpoint_count
     from customers
     left join current_terms
         on customers.customer_id = current_terms.customer_id

@@ -27,7 +27,6 @@
 {%- set weights = var('cx_cev_priority_weights', {
     'value': 0.4, 'social': 0.2, 'recommendation': 0.2, 'strategic': 0.2,
 }) -%}
-{%- set weight_total = weights['value'] + weights['social'] + weights['recommendation'] + weights['strategic'] -%}
 {%- set segment_potential = var('cx_cev_segment_potential', {
     'enterprise': 1.0, 'smb': 0.5, 'consumer': 0.25,
 }) -%}
@@ -86,8 +85,11 @@ components as (
         projected_values.one_off_clv_12m,
         projected_values.contract_clv_12m,
         projected_values.clv_12m as clv,
-        coalesce(referral_values.referred_customers, 0) as referred_customers,
-        {{ referral_share }} * coalesce(referral_values.referred_clv_12m, 0) as crv,
+        -- no referrals is 0 referrals only where referrals were exported
+        {{ cx_coalesce_observed('referral_values.referred_customers', 'referrals') }}
+            as referred_customers,
+        {{ referral_share }} * {{ cx_coalesce_observed('referral_values.referred_clv_12m', 'referrals') }}
+            as crv,
         actions.shares_12m,
         actions.web_comments_12m,
         actions.reviews_12m,
@@ -105,8 +107,10 @@ components as (
         actions.last_visit_date,
         actions.days_since_last_visit,
         -- a visitor who stopped coming is worth less as next year's flow: linear decay
-        -- to 0 at the recency horizon; no visit in the window gives 0 anyway
+        -- to 0 at the recency horizon; no visit in the window gives 0 anyway; no web
+        -- data gives nothing (null)
         case
+            when actions.sessions_12m is null then null
             when actions.sessions_12m > 0
                 then greatest(
                     0.0,
@@ -119,7 +123,8 @@ components as (
             when actions.latest_nps_score >= 9 then 'promoter'
             when actions.latest_nps_score >= 7 then 'passive'
             when actions.latest_nps_score >= 0 then 'detractor'
-            else 'none'
+            -- never answered, where survey answers were exported; unknown where not
+            when {{ cx_observed('survey_responses') }} then 'none'
         end as latest_nps_class,
         actions.revenue_12m,
         actions.revenue_prior_12m,
@@ -150,39 +155,62 @@ valued as (
 ),
 
 totalled as (
+    -- the components that exist: a component without a source in the export is left
+    -- out (a retailer without web data has no visitor value to count), and the total
+    -- is unknown only when no component is known
     select
         *,
-        clv + crv + civ + ckv + visitor_value as cev,
-        crv + civ + ckv as social_value
+        case
+            when
+                clv is not null or crv is not null or civ is not null or ckv is not null
+                or visitor_value is not null
+                then
+                    coalesce(clv, 0) + coalesce(crv, 0) + coalesce(civ, 0) + coalesce(ckv, 0)
+                    + coalesce(visitor_value, 0)
+        end as cev,
+        case
+            when crv is not null or civ is not null or ckv is not null
+                then coalesce(crv, 0) + coalesce(civ, 0) + coalesce(ckv, 0)
+        end as social_value,
+        {{ cx_join_texts([
+            "case when clv is null then 'clv' end",
+            "case when crv is null then 'crv' end",
+            "case when civ is null then 'civ' end",
+            "case when ckv is null then 'ckv' end",
+            "case when visitor_value is null then 'visitor_value' end",
+        ]) }} as unknown_components
     from valued
 ),
 
 scored as (
     select
         *,
-        case when cev > 0 then social_value / cev else 0.0 end as social_value_share,
+        case when cev > 0 then social_value / cev when cev is not null then 0.0 end
+            as social_value_share,
         case latest_nps_class
             {%- for nps_class, score in nps_class_scores.items() %}
                 when '{{ nps_class }}' then {{ score }}
             {%- endfor %}
         end as recommendation_score,
         -- segment potential and purchase growth, half each; growth is the last 12
-        -- months' share of 24 months' order revenue, 0.5 (steady) without orders
-        0.5 * case segment
-            {%- for segment_name, potential in segment_potential.items() %}
-                when '{{ segment_name }}' then {{ potential }}
-            {%- endfor %}
-            else 0.0
-        end
-        + 0.5 * case
-            when revenue_12m + revenue_prior_12m > 0
-                then revenue_12m / (revenue_12m + revenue_prior_12m)
-            else 0.5
+        -- months' share of 24 months' order revenue, 0.5 (steady) without orders; when
+        -- the order history does not cover both years the growth is unknown and the
+        -- score is the segment potential alone (a short history is not growth)
+        case
+            when revenue_12m is not null and revenue_prior_12m is not null
+                then
+                    0.5 * {{ cx_segment_potential('segment', segment_potential) }}
+                    + 0.5 * case
+                        when revenue_12m + revenue_prior_12m > 0
+                            then revenue_12m / (revenue_12m + revenue_prior_12m)
+                        else 0.5
+                    end
+            else {{ cx_segment_potential('segment', segment_potential) }}
         end as strategic_potential_score,
         -- ties in CEV broken by customer id so that a tier boundary never splits on chance
-        row_number() over (order by cev desc, customer_id asc) as cev_position,
-        count(*) over () as customer_count,
-        percent_rank() over (order by cev) as cev_percentile
+        row_number() over (order by cev desc nulls last, customer_id asc) as cev_position,
+        count(cev) over () as valued_customers,
+        case when cev is not null then percent_rank() over (order by cev) end as cev_percentile
     from totalled
 ),
 
@@ -190,18 +218,25 @@ prioritised as (
     select
         *,
         case
+            when cev is null then 'unknown'
             when cev <= 0 then 'bronze'
-            when cev_position <= {{ platinum_cut }} * customer_count then 'platinum'
-            when cev_position <= {{ gold_cut }} * customer_count then 'gold'
-            when cev_position <= {{ silver_cut }} * customer_count then 'silver'
+            when cev_position <= {{ platinum_cut }} * valued_customers then 'platinum'
+            when cev_position <= {{ gold_cut }} * valued_customers then 'gold'
+            when cev_position <= {{ silver_cut }} * valued_customers then 'silver'
             else 'bronze'
         end as value_tier,
+        -- the weighted mean of the benefits that are known, as in the health score
         (
-            {{ weights['value'] }} * cev_percentile
-            + {{ weights['social'] }} * social_value_share
-            + {{ weights['recommendation'] }} * recommendation_score
+            coalesce({{ weights['value'] }} * cev_percentile, 0)
+            + coalesce({{ weights['social'] }} * social_value_share, 0)
+            + coalesce({{ weights['recommendation'] }} * recommendation_score, 0)
             + {{ weights['strategic'] }} * strategic_potential_score
-        ) / {{ weight_total }} as priority_score
+        ) / (
+            case when cev_percentile is null then 0 else {{ weights['value'] }} end
+            + case when social_value_share is null then 0 else {{ weights['social'] }} end
+            + case when recommendation_score is null then 0 else {{ weights['recommendation'] }} end
+            + {{ weights['strategic'] }}
+        ) as priority_score
     from scored
 ),
 
@@ -244,6 +279,7 @@ final as (
             row_number() over (order by priority_score desc, cev desc, customer_id asc)
             as {{ dbt.type_bigint() }}
         ) as priority_rank,
+        unknown_components,
         model_warnings,
         are_models_identified
     from prioritised

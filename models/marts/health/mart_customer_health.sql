@@ -5,7 +5,10 @@
     beside it (P(alive), churn probability and drivers, expected CLV), and a
     recommended action with a priority for the riskiest valuable customers.
     A missing component is left out and the remaining weights are rescaled, so a
-    customer is scored on what is known about them, not penalised for silence.
+    customer is scored on what is known about them, not penalised for silence. A
+    component is missing when its source was not exported (no tickets at all is not
+    "no open complaint") or the customer has no data in it; a score needs at least
+    var cx_health_min_components (2) components, or it is null with band `unknown`.
 #}
 {%- set weights = cx_health_weights() -%}
 {%- set green_min = var('cx_health_green_min', 70) -%}
@@ -15,6 +18,7 @@
 {%- set falling_ratio = var('cx_health_usage_falling_ratio', 0.8) -%}
 {%- set rising_ratio = var('cx_health_usage_rising_ratio', 1.25) -%}
 {%- set complaint_penalty = var('cx_health_open_complaint_penalty', 60) -%}
+{%- set min_components = var('cx_health_min_components', 2) | int -%}
 {%- set recent_days = 90 -%}
 {%- set before_days = 180 -%}
 
@@ -175,9 +179,10 @@ inputs as (
         as_of.as_of_date,
         latest_answers.latest_nps_score,
         latest_answers.latest_ces_score,
-        coalesce(open_complaints.open_complaints, 0) as open_complaints,
-        coalesce(session_windows.recent_sessions, 0) as recent_sessions,
-        coalesce(session_windows.before_sessions, 0) as before_sessions,
+        -- none is 0 only where the source was exported: no ticket data is not "no complaint"
+        {{ cx_coalesce_observed('open_complaints.open_complaints', 'tickets') }} as open_complaints,
+        {{ cx_coalesce_observed('session_windows.recent_sessions', 'events') }} as recent_sessions,
+        {{ cx_coalesce_observed('session_windows.before_sessions', 'events') }} as before_sessions,
         usage_ratios.usage_ratio,
         {{ cx_as_double('clv.p_alive') }} as p_alive,
         {{ cx_as_double('clv.expected_clv_12m') }} as expected_clv_12m,
@@ -193,7 +198,13 @@ inputs as (
         retention.is_retention_model_identified,
         latest_churn_risk.churn_model_warning,
         latest_churn_risk.is_churn_model_identified,
-        {{ cx_as_double('coalesce(trailing_revenue.revenue_12m, 0)') }} as revenue_12m,
+        -- no orders in the last 12 months is 0 only where the order history covers them
+        case
+            when
+                {{ cx_observed(['orders', 'order_lines']) }}
+                and {{ cx_history_covers('orders', dbt.dateadd('month', -12, 'as_of.as_of_end_at')) }}
+                then {{ cx_as_double('coalesce(trailing_revenue.revenue_12m, 0)') }}
+        end as revenue_12m,
         -- a live contract is worth its fee for a year; a churned one nothing
         case
             when customers.subscription_status in ('active', 'notice_given', 'in_grace')
@@ -236,11 +247,18 @@ components as (
         end as nps_component,
         -- CES 1-7 mapped linearly onto 0-100
         100.0 * ({{ cx_as_double('latest_ces_score') }} - 1) / 6 as ces_component,
-        -- every ticket is in the CRM, so no open complaint is a known 100
-        greatest(0.0, 100.0 - {{ complaint_penalty }} * {{ cx_as_double('open_complaints') }})
-            as complaint_component,
+        -- no open complaint in an exported ticket table is a known 100; no ticket table
+        -- is unknown (case, not greatest/least: DuckDB's skip NULL arguments)
+        case
+            when open_complaints is not null
+                then
+                    greatest(
+                        0.0, 100.0 - {{ complaint_penalty }} * {{ cx_as_double('open_complaints') }}
+                    )
+        end as complaint_component,
         -- holding the earlier session rate scores 100; a fall scores its ratio
-        100.0 * least(1.0, usage_ratio) as usage_component,
+        case when usage_ratio is not null then 100.0 * least(1.0, usage_ratio) end
+            as usage_component,
         -- the chance the customer stays: the open term's scored churn risk first
         -- (it reads the term's own signals), else the sBG renewal probability of a
         -- live contract, 0 for a churned contract, else P(alive) of a one-off buyer
@@ -250,10 +268,19 @@ components as (
             when subscription_status = 'churned' then 0.0
             when p_alive is not null then 100.0 * p_alive
         end as survival_component,
-        greatest(
-            coalesce(expected_clv_12m, 0) + coalesce(contract_value_12m, 0),
-            revenue_12m
-        ) as value_at_stake
+        -- the larger of what is expected and what was earned, over what is known;
+        -- unknown when nothing is
+        case
+            when
+                expected_clv_12m is not null
+                or contract_value_12m is not null
+                or revenue_12m is not null
+                then
+                    greatest(
+                        coalesce(expected_clv_12m, 0) + coalesce(contract_value_12m, 0),
+                        coalesce(revenue_12m, 0)
+                    )
+        end as value_at_stake
     from inputs
 ),
 
@@ -292,9 +319,12 @@ weighted as (
 scored as (
     select
         *,
-        -- four decimals: enough to rank, and a band edge is not decided by rounding noise
-        case when weight_present > 0 then round(weighted_sum / weight_present, 4) end
-            as health_score
+        -- four decimals: enough to rank, and a band edge is not decided by rounding noise;
+        -- one component alone is that component, not a health score
+        case
+            when weight_present > 0 and components_present >= {{ min_components }}
+                then round(weighted_sum / weight_present, 4)
+        end as health_score
     from weighted
 ),
 
@@ -305,6 +335,7 @@ banded as (
             when health_score >= {{ green_min }} then 'green'
             when health_score >= {{ amber_min }} then 'amber'
             when health_score is not null then 'red'
+            else 'unknown'
         end as health_band,
         case
             when usage_ratio is null then null
@@ -312,11 +343,11 @@ banded as (
             when usage_ratio > {{ rising_ratio }} then 'rising'
             else 'stable'
         end as usage_trend,
+        -- a contract says it; else P(alive) of a one-off buyer; else unknown
         case
             when subscription_status = 'churned' then true
-            when customer_type = 'b2c' and p_alive is not null
-                then p_alive < {{ p_alive_threshold }}
-            else false
+            when subscription_status in ('active', 'notice_given', 'in_grace') then false
+            when p_alive is not null then p_alive < {{ p_alive_threshold }}
         end as is_churned
     from scored
 ),
@@ -327,7 +358,7 @@ actioned as (
     select
         *,
         case
-            when is_churned or value_at_stake <= 0 then null
+            when coalesce(is_churned, false) or value_at_stake <= 0 then null
             -- an open complaint is the fixable driver wherever the customer is at risk:
             -- an adoption check-in while it is unresolved would only annoy
             when health_band in ('red', 'amber') and open_complaints > 0
@@ -381,7 +412,7 @@ final as (
                 then row_number() over (
                     order by
                         case when recommended_action is null then 1 else 0 end,
-                        value_at_stake desc,
+                        value_at_stake desc nulls last,
                         health_score asc,
                         customer_id asc
                 )
