@@ -28,3 +28,23 @@
     from (select 1 as one) as single_row
     where {{ total }} < 1 - 1e-9 or {{ total }} > 1 + 1e-9 or {{ smallest }} < 0
 {% endtest %}
+
+{#
+    The customer's value at stake (health and early warnings): the forward-looking
+    value (expected 12-month CLV plus a year of a live contract's fees), never below
+    what the customer paid in the last 12 months, over the parts that are known;
+    null when none is (no model scored the customer and no order history covers it).
+#}
+{% macro cx_value_at_stake(expected_clv, contract_value, trailing_revenue) -%}
+    case
+        when
+            {{ expected_clv }} is not null
+            or {{ contract_value }} is not null
+            or {{ trailing_revenue }} is not null
+            then
+                greatest(
+                    coalesce({{ expected_clv }}, 0) + coalesce({{ contract_value }}, 0),
+                    coalesce({{ trailing_revenue }}, 0)
+                )
+    end
+{%- endmacro %}

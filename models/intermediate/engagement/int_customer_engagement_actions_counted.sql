@@ -36,8 +36,8 @@ survey_responses as (
     select * from {{ ref('stg_surveys__survey_responses') }}
 ),
 
-order_lines as (
-    select * from {{ ref('int_order_lines_valued') }}
+trailing_revenue as (
+    select * from {{ ref('int_customer_revenue_trailing') }}
 ),
 
 web_actions as (
@@ -110,45 +110,11 @@ latest_nps as (
     where recency_rank = 1
 ),
 
-order_revenue as (
-    -- net of returns: the one valuation of order lines (int_order_lines_valued)
-    select
-        order_lines.customer_id,
-        sum(
-            case
-                when order_lines.ordered_at >= {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
-                    then order_lines.revenue
-                else 0
-            end
-        ) as revenue_12m,
-        sum(
-            case
-                when order_lines.ordered_at < {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
-                    then order_lines.revenue
-                else 0
-            end
-        ) as revenue_prior_12m
-    from order_lines
-    cross join as_of
-    where
-        order_lines.is_completed
-        and order_lines.ordered_at < as_of.as_of_end_at
-        and order_lines.ordered_at >= {{ dbt.dateadd('month', -24, 'as_of.as_of_end_at') }}
-    group by order_lines.customer_id
-),
-
 history as (
-    -- what the export can say: a count is 0 only where its source was exported, a
-    -- trailing revenue only where the order history reaches back over its period
+    -- what the export can say: a count is 0 only where its source was exported
     select
         {{ cx_observed('events') }} as is_web_observed,
-        {{ cx_observed('survey_responses') }} as is_survey_observed,
-        {{ cx_observed(['orders', 'order_lines']) }}
-        and {{ cx_history_covers('orders', dbt.dateadd('month', -12, 'as_of.as_of_end_at')) }}
-            as is_revenue_12m_observed,
-        {{ cx_observed(['orders', 'order_lines']) }}
-        and {{ cx_history_covers('orders', dbt.dateadd('month', -24, 'as_of.as_of_end_at')) }}
-            as is_revenue_prior_12m_observed
+        {{ cx_observed('survey_responses') }} as is_survey_observed
     from as_of
 ),
 
@@ -177,12 +143,8 @@ final as (
             as {{ dbt.type_bigint() }}
         ) as survey_comments_12m,
         latest_nps.latest_nps_score,
-        {{ cx_as_double(
-            'case when history.is_revenue_12m_observed then coalesce(order_revenue.revenue_12m, 0) end'
-        ) }} as revenue_12m,
-        {{ cx_as_double(
-            'case when history.is_revenue_prior_12m_observed then coalesce(order_revenue.revenue_prior_12m, 0) end'
-        ) }} as revenue_prior_12m
+        trailing_revenue.revenue_12m,
+        trailing_revenue.revenue_prior_12m
     from customers
     cross join as_of
     cross join history
@@ -194,8 +156,8 @@ final as (
         on customers.customer_id = survey_comments.customer_id
     left join latest_nps
         on customers.customer_id = latest_nps.customer_id
-    left join order_revenue
-        on customers.customer_id = order_revenue.customer_id
+    left join trailing_revenue
+        on customers.customer_id = trailing_revenue.customer_id
 )
 
 select * from final

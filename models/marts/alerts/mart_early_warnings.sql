@@ -34,12 +34,8 @@ sessions as (
     select * from {{ ref('fct_web_sessions') }}
 ),
 
-orders as (
-    select * from {{ ref('stg_crm__orders') }}
-),
-
-order_lines as (
-    select * from {{ ref('stg_crm__order_lines') }}
+trailing_revenue as (
+    select * from {{ ref('int_customer_revenue_trailing') }}
 ),
 
 clv as (
@@ -189,22 +185,6 @@ warnings as (
     select * from activity_drops
 ),
 
--- value: revenue of completed orders in the 12 months up to the observation date
-trailing_revenue as (
-    select
-        orders.customer_id,
-        sum(order_lines.quantity * order_lines.realised_price) as revenue_12m
-    from orders
-    inner join order_lines
-        on orders.order_id = order_lines.order_id
-    cross join as_of
-    where
-        orders.order_status = 'completed'
-        and orders.ordered_at < as_of.as_of_end_at
-        and orders.ordered_at >= {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
-    group by orders.customer_id
-),
-
 customer_churn_risk as (
     select
         customer_id,
@@ -228,7 +208,8 @@ valued as (
         customers.customer_type,
         as_of.as_of_date,
         {{ cx_as_double('customer_churn_risk.churn_probability') }} as churn_probability,
-        {{ cx_as_double('coalesce(trailing_revenue.revenue_12m, 0)') }} as revenue_12m,
+        -- net of returns; null where the order history does not cover the last 12 months
+        trailing_revenue.revenue_12m,
         {{ cx_as_double('clv.expected_clv_12m') }} as expected_clv_12m,
         clv.clv_model_warning,
         clv.is_clv_model_identified,
@@ -256,11 +237,9 @@ value_at_stake as (
         *,
         -- forward-looking value (CLV or contract), never below what the customer
         -- paid in the last year: past revenue covers add-ons and customers no
-        -- model scores
-        greatest(
-            coalesce(expected_clv_12m, 0) + coalesce(contract_value_12m, 0),
-            revenue_12m
-        ) as value_at_stake
+        -- model scores; unknown when none of them is known
+        {{ cx_value_at_stake('expected_clv_12m', 'contract_value_12m', 'revenue_12m') }}
+            as value_at_stake
     from valued
 ),
 
@@ -281,7 +260,7 @@ final as (
         value_at_stake,
         churn_probability,
         row_number() over (
-            order by value_at_stake desc, reason_at desc, customer_id asc, reason asc
+            order by value_at_stake desc nulls last, reason_at desc, customer_id asc, reason asc
         ) as priority_rank,
         as_of_date,
         -- the fitted models behind this row's CLV and churn probability; a model the

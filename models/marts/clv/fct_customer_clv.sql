@@ -2,7 +2,9 @@
     P(alive) and expected spend are closed forms of the fitted parameters, computed
     here in SQL; the expected purchases need 2F1 and come from clv_customer_predictions.
     A model that is not fitted (status not_enough_data or failed) scores NULL; every row
-    carries the models' combined status, identification flag and warnings.
+    carries the models' combined status, identification flag and warnings. A customer
+    whose every purchase day was cancelled or returned in full has no purchase history:
+    CLV 0 by rule (nothing was kept, so nothing is expected), no model score.
 #}
 with
 
@@ -16,6 +18,23 @@ parameters as (
 
 predictions as (
     select * from {{ ref('clv_customer_predictions') }}
+),
+
+purchase_days as (
+    select * from {{ ref('int_customer_purchase_days') }}
+),
+
+observation as (
+    select as_of_date from {{ ref('int_observation_date') }}
+),
+
+fully_reversed as (
+    -- discretionary buyers none of whose sale days kept a net value
+    select customer_id
+    from purchase_days
+    where not is_contract_customer
+    group by customer_id
+    having max(case when is_purchase then 1 else 0 end) = 0
 ),
 
 fitted as (
@@ -68,7 +87,7 @@ scored as (
     cross join fitted
 ),
 
-final as (
+scored_customers as (
     select
         scored.customer_id,
         scored.as_of_date,
@@ -85,10 +104,39 @@ final as (
         ) }} as expected_clv_12m,
         scored.clv_model_status,
         scored.is_clv_model_identified,
-        scored.clv_model_warning
+        scored.clv_model_warning,
+        false as is_fully_reversed
     from scored
     inner join predictions
         on scored.customer_id = predictions.customer_id
+),
+
+reversed_customers as (
+    select
+        fully_reversed.customer_id,
+        observation.as_of_date,
+        cast(null as {{ dbt.type_bigint() }}) as frequency,
+        cast(null as {{ dbt.type_float() }}) as recency_weeks,
+        cast(null as {{ dbt.type_float() }}) as t_weeks,
+        cast(null as {{ dbt.type_float() }}) as p_alive,
+        cast(null as {{ dbt.type_float() }}) as expected_purchases_52w,
+        cast(null as {{ dbt.type_float() }}) as expected_spend_per_purchase,
+        {{ cx_as_double('0') }} as expected_clv_12m,
+        {{ cx_combined_status(['fitted.bgnbd_status', 'fitted.gamma_gamma_status']) }}
+            as clv_model_status,
+        fitted.is_clv_model_identified,
+        {{ cx_join_warnings(['fitted.bgnbd_warning', 'fitted.gamma_gamma_warning']) }}
+            as clv_model_warning,
+        true as is_fully_reversed
+    from fully_reversed
+    cross join observation
+    cross join fitted
+),
+
+final as (
+    select * from scored_customers
+    union all
+    select * from reversed_customers
 )
 
 select * from final

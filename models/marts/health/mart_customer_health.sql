@@ -44,8 +44,8 @@ sessions as (
     select * from {{ ref('fct_web_sessions') }}
 ),
 
-order_lines as (
-    select * from {{ ref('int_order_lines_valued') }}
+trailing_revenue as (
+    select * from {{ ref('int_customer_revenue_trailing') }}
 ),
 
 clv as (
@@ -141,18 +141,6 @@ usage_ratios as (
     where before_sessions >= {{ min_sessions }}
 ),
 
-trailing_revenue as (
-    select
-        order_lines.customer_id,
-        sum(order_lines.revenue) as revenue_12m
-    from order_lines
-    cross join as_of
-    where
-        order_lines.is_completed
-        and order_lines.ordered_at >= {{ dbt.dateadd('month', -12, 'as_of.as_of_end_at') }}
-    group by order_lines.customer_id
-),
-
 latest_churn_risk as (
     select
         customer_id,
@@ -198,13 +186,8 @@ inputs as (
         retention.is_retention_model_identified,
         latest_churn_risk.churn_model_warning,
         latest_churn_risk.is_churn_model_identified,
-        -- no orders in the last 12 months is 0 only where the order history covers them
-        case
-            when
-                {{ cx_observed(['orders', 'order_lines']) }}
-                and {{ cx_history_covers('orders', dbt.dateadd('month', -12, 'as_of.as_of_end_at')) }}
-                then {{ cx_as_double('coalesce(trailing_revenue.revenue_12m, 0)') }}
-        end as revenue_12m,
+        -- null where the order history does not cover the last 12 months
+        trailing_revenue.revenue_12m,
         -- a live contract is worth its fee for a year; a churned one nothing
         case
             when customers.subscription_status in ('active', 'notice_given', 'in_grace')
@@ -268,19 +251,8 @@ components as (
             when subscription_status = 'churned' then 0.0
             when p_alive is not null then 100.0 * p_alive
         end as survival_component,
-        -- the larger of what is expected and what was earned, over what is known;
-        -- unknown when nothing is
-        case
-            when
-                expected_clv_12m is not null
-                or contract_value_12m is not null
-                or revenue_12m is not null
-                then
-                    greatest(
-                        coalesce(expected_clv_12m, 0) + coalesce(contract_value_12m, 0),
-                        coalesce(revenue_12m, 0)
-                    )
-        end as value_at_stake
+        {{ cx_value_at_stake('expected_clv_12m', 'contract_value_12m', 'revenue_12m') }}
+            as value_at_stake
     from inputs
 ),
 
