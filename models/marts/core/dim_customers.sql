@@ -83,6 +83,7 @@ final as (
             -- (null) when the export has none at all
             when current_terms.customer_id is null and {{ cx_observed('subscriptions') }}
                 then 'none'
+            when current_terms.customer_id is null then null
             when current_terms.is_churned then 'churned'
             when current_terms.end_date < current_terms.as_of_date then 'in_grace'
             when current_terms.cancelled_at is not null then 'notice_given'
