@@ -225,8 +225,9 @@ prioritised as (
             when cev_position <= {{ silver_cut }} * valued_customers then 'silver'
             else 'bronze'
         end as value_tier,
-        -- the weighted mean of the benefits that are known, as in the health score
-        (
+        -- the weighted mean of the benefits that are known, as in the health score;
+        -- six decimals, so rescaled weights cannot leave it a rounding error above 1
+        round((
             coalesce({{ weights['value'] }} * cev_percentile, 0)
             + coalesce({{ weights['social'] }} * social_value_share, 0)
             + coalesce({{ weights['recommendation'] }} * recommendation_score, 0)
@@ -236,7 +237,7 @@ prioritised as (
             + case when social_value_share is null then 0 else {{ weights['social'] }} end
             + case when recommendation_score is null then 0 else {{ weights['recommendation'] }} end
             + {{ weights['strategic'] }}
-        ) as priority_score
+        ), 6) as priority_score
     from scored
 ),
 
