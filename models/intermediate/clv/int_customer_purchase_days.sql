@@ -61,8 +61,8 @@ returns as (
     select
         order_id as return_document_id,
         customer_id,
-        max(original_order_id) as original_order_id,
         document_date as return_date,
+        max(original_order_id) as original_order_id,
         sum(returned_revenue) as returned_revenue
     from one_off_lines
     where is_return
@@ -78,7 +78,7 @@ linked_returns as (
         on
             returns.original_order_id = sale_orders.order_id
             and returns.customer_id = sale_orders.customer_id
-            and sale_orders.purchase_date <= returns.return_date
+            and returns.return_date >= sale_orders.purchase_date
 ),
 
 unlinked_returns as (
@@ -89,7 +89,7 @@ unlinked_returns as (
     inner join sale_days
         on
             returns.customer_id = sale_days.customer_id
-            and sale_days.purchase_date <= returns.return_date
+            and returns.return_date >= sale_days.purchase_date
     left join linked_returns
         on returns.return_document_id = linked_returns.return_document_id
     where linked_returns.return_document_id is null
@@ -143,8 +143,8 @@ final as (
         cast(gross_revenue as decimal(38, 4)) as gross_revenue,
         cast(returned_revenue as decimal(38, 4)) as returned_revenue,
         cast(net_revenue as decimal(38, 4)) as net_revenue,
-        net_revenue > 0 as is_purchase,
-        is_contract_customer
+        is_contract_customer,
+        net_revenue > 0 as is_purchase
     from days
 )
 

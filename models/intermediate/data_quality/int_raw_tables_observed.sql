@@ -38,7 +38,7 @@ reconciled as (
             {%- if column %}
                 cast(min({{ column }}) as {{ dbt.type_timestamp() }}) as first_activity_at,
                 cast(max({{ column }}) as {{ dbt.type_timestamp() }}) as last_activity_at
-        from {{ ref('stg_' ~ raw.source ~ '__' ~ raw.table) }}
+            from {{ ref('stg_' ~ raw.source ~ '__' ~ raw.table) }}
             {%- else %}
                 -- lines carry no time of their own: their orders' period applies
                 cast(null as {{ dbt.type_timestamp() }}) as first_activity_at,

@@ -123,10 +123,10 @@ final as (
         customers.customer_id,
         as_of.as_of_date,
         {%- for column in ['sessions_12m', 'shares_12m', 'web_comments_12m', 'reviews_12m', 'referral_clicks_12m'] %}
-        cast(
-            case when history.is_web_observed then coalesce(web_actions.{{ column }}, 0) end
-            as {{ dbt.type_bigint() }}
-        ) as {{ column }},
+            cast(
+                case when history.is_web_observed then coalesce(web_actions.{{ column }}, 0) end
+                as {{ dbt.type_bigint() }}
+            ) as {{ column }},
         {%- endfor %}
         {{ cx_as_double(
             'case when history.is_web_observed then coalesce(web_actions.minutes_on_site_12m, 0) end'

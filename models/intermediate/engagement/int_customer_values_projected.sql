@@ -120,6 +120,12 @@ final as (
         customer_id,
         one_off_clv_12m,
         contract_clv_12m,
+        clv_model_warning,
+        is_clv_model_identified,
+        retention_model_warning,
+        is_retention_model_identified,
+        model_warnings,
+        are_models_identified,
         -- a part the data has no source for does not exist (a retailer without
         -- contracts); a part that exists but could not be valued leaves the total unknown
         case
@@ -127,13 +133,7 @@ final as (
             when contract_clv_12m is null and is_contract_observed then null
             when one_off_clv_12m is null and contract_clv_12m is null then null
             else coalesce(one_off_clv_12m, 0) + coalesce(contract_clv_12m, 0)
-        end as clv_12m,
-        clv_model_warning,
-        is_clv_model_identified,
-        retention_model_warning,
-        is_retention_model_identified,
-        model_warnings,
-        are_models_identified
+        end as clv_12m
     from valued
 )
 

@@ -108,11 +108,11 @@ final as (
         unit_cost,
         list_value,
         revenue,
-        case when is_return then cast(0 as decimal(38, 4)) else revenue end as gross_revenue,
-        case when is_return then -revenue else cast(0 as decimal(38, 4)) end as returned_revenue,
         discount_cost,
         cost,
         has_unit_cost,
+        case when is_return then cast(0 as decimal(38, 4)) else revenue end as gross_revenue,
+        case when is_return then -revenue else cast(0 as decimal(38, 4)) end as returned_revenue,
         case when has_unit_cost then revenue - cost end as margin
     from valued
 )

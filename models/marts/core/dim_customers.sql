@@ -97,7 +97,8 @@ final as (
         journey_positions.last_touchpoint_at,
         cast(
             case
-                when {{ cx_any_observed(['events', 'deals', 'orders', 'subscriptions', 'tickets', 'survey_responses']) }}
+                when
+                    {{ cx_any_observed(['events', 'deals', 'orders', 'subscriptions', 'tickets', 'survey_responses']) }}
                     then coalesce(journey_positions.touchpoint_count, 0)
             end as {{ dbt.type_bigint() }}
         ) as touchpoint_count

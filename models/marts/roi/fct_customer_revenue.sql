@@ -47,11 +47,15 @@ final as (
         customers.customer_id,
         customers.segment,
         customers.customer_type,
-        {%- for column in ['gross_revenue', 'returned_revenue', 'net_revenue', 'one_off_revenue', 'contract_revenue', 'costed_revenue', 'cost'] %}
-        cast(
-            {{ cx_coalesce_observed('customer_lines.' ~ column, ['orders', 'order_lines']) }}
-            as decimal(38, 4)
-        ) as {{ column }},
+        {%- set money_columns = [
+            'gross_revenue', 'returned_revenue', 'net_revenue', 'one_off_revenue',
+            'contract_revenue', 'costed_revenue', 'cost',
+        ] %}
+        {%- for column in money_columns %}
+            cast(
+                {{ cx_coalesce_observed('customer_lines.' ~ column, ['orders', 'order_lines']) }}
+                as decimal(38, 4)
+            ) as {{ column }},
         {%- endfor %}
         cast(
             {{ cx_coalesce_observed('customer_lines.costed_revenue - customer_lines.cost', ['orders', 'order_lines']) }}
