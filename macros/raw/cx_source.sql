@@ -78,7 +78,11 @@
     builds with zero rows; a table that is merely forgotten still fails.
 #}
 {% macro cx_absent_tables() -%}
-    {%- set declared = var('cx_absent_tables', env_var('CX_ABSENT_TABLES', '')) -%}
+    {#- the project declares the var empty, so the environment is read when it is -#}
+    {%- set declared = var('cx_absent_tables', '') -%}
+    {%- if not declared -%}
+        {%- set declared = env_var('CX_ABSENT_TABLES', '') -%}
+    {%- endif -%}
     {%- if declared is string -%}
         {%- set declared = declared.split(',') -%}
     {%- endif -%}
