@@ -126,9 +126,7 @@ def _print_run(con: duckdb.DuckDBPyConnection, console: Console, run: LastRun | 
         f"{run.failures} failed tests, {run.skipped} nodes skipped because of them{absent}. "
         "Marts below may be missing or stale."
     )
-    problems = Table(title="What did not pass in the last run")
-    for name in ("status", "type", "node", "message"):
-        problems.add_column(name)
+    console.print("[bold]What did not pass in the last run:[/]")
     for status, kind, node, message in _fetch(
         con,
         """
@@ -139,8 +137,11 @@ def _print_run(con: duckdb.DuckDBPyConnection, console: Console, run: LastRun | 
         """,
         [run.invocation_id],
     ):
-        first_line = (message or "").strip().splitlines()
-        problems.add_row(status, kind, node, _last_meaningful_line(first_line))
+        # one line each, never cut: the node name is what to look up
+        console.print(
+            f"  {status} {kind} {node}: {_last_meaningful_line((message or '').splitlines())}",
+            highlight=False, soft_wrap=True,
+        )
     skipped = [
         name for (name,) in _fetch(
             con,
@@ -149,7 +150,6 @@ def _print_run(con: duckdb.DuckDBPyConnection, console: Console, run: LastRun | 
             [run.invocation_id],
         )
     ]
-    console.print(problems)
     if skipped:
         console.print(f"skipped models ({len(skipped)}): {', '.join(skipped)}", soft_wrap=True)
     return True

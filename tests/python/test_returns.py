@@ -135,7 +135,8 @@ def _remove_documents(raw: Path, order_ids: set[str]) -> int:
             rows = list(csv.DictReader(handle))
         kept = [row for row in rows if row[key].strip().lower() not in order_ids]
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), quoting=csv.QUOTE_ALL)
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), quoting=csv.QUOTE_ALL,
+                                    lineterminator="\n")
             writer.writeheader()
             writer.writerows(kept)
         dropped = len(rows) - len(kept)
@@ -191,7 +192,8 @@ def _append(path: Path, rows: list[dict[str, str]]) -> None:
     with path.open(newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, quoting=csv.QUOTE_ALL)
+        writer = csv.DictWriter(handle, fieldnames=header, quoting=csv.QUOTE_ALL,
+                                lineterminator="\n")
         for row in rows:
             writer.writerow({column: row.get(column, "") for column in header})
 

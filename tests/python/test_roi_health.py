@@ -44,6 +44,12 @@ def discounts_truth() -> dict[str, Any]:
         return json.load(handle)["discounts"]
 
 
+@pytest.fixture(scope="module")
+def returns_truth() -> dict[str, Any]:
+    with open(DEMO_TRUTH / "truth.json", encoding="utf-8") as handle:
+        return json.load(handle)["returns"]
+
+
 def _cents(value: Decimal) -> int:
     """Euros (an exact decimal from the mart) as whole cents; fails on sub-cent amounts."""
     cents = value * 100
@@ -58,7 +64,9 @@ def _mart_totals(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]:
             sum(completed_order_lines) as completed_order_lines,
             sum(order_lines) as order_lines,
             sum(discount_cost) as discount_cost,
-            sum(revenue) as revenue,
+            sum(gross_revenue) as gross_revenue,
+            sum(returned_revenue) as returned_revenue,
+            sum(net_revenue) as net_revenue,
             sum(list_value) as list_value,
             sum(margin) as margin,
             sum(all_lines_discount_cost) as all_lines_discount_cost,
@@ -74,7 +82,7 @@ def _mart_totals(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]:
 
 
 def test_staged_order_lines_are_the_clean_lines(
-    demo_db: duckdb.DuckDBPyConnection, discounts_truth: dict[str, Any]
+    demo_db: duckdb.DuckDBPyConnection, returns_truth: dict[str, Any]
 ) -> None:
     """Truth counts the generator's clean lines; the raw file adds dirty rows. Staging
     must drop every one of them: rejected rows leave, and a planted duplicate keeps one
@@ -88,7 +96,8 @@ def test_staged_order_lines_are_the_clean_lines(
     staged = demo_db.execute(
         "select count(*) from staging.stg_crm__order_lines"
     ).fetchone()
-    assert staged is not None and staged[0] == discounts_truth["lines"]
+    # sale lines and return lines (returns and credit notes are staged, not rejected)
+    assert staged is not None and staged[0] == returns_truth["lines_by_kind"]["all"]
     duplicate_keys = [row["key"] for row in ledger if row["kind"] == "duplicate"]
     assert duplicate_keys
     copies = demo_db.execute(
@@ -111,42 +120,58 @@ def test_staged_order_lines_are_the_clean_lines(
 
 
 def test_completed_order_totals_equal_truth_to_the_cent(
-    demo_db: duckdb.DuckDBPyConnection, discounts_truth: dict[str, Any]
+    demo_db: duckdb.DuckDBPyConnection,
+    discounts_truth: dict[str, Any],
+    returns_truth: dict[str, Any],
 ) -> None:
-    """The mart's headline columns are over completed orders: truth's
-    completed_orders_only block."""
+    """The mart's headline columns are over completed documents, net of returns: gross
+    equals truth's completed sale lines (completed_orders_only), the rest its returns
+    totals. The net list value is the gross one less what the returned units listed at
+    (their revenue plus their discount)."""
     totals = _mart_totals(demo_db)
-    truth = discounts_truth["completed_orders_only"]
+    sales = discounts_truth["completed_orders_only"]
+    returned = returns_truth["totals"]
     print(
-        f"completed: discount cost mart {totals['discount_cost']} vs truth "
-        f"{truth['discount_cost_eur']}; revenue mart {totals['revenue']} vs truth "
-        f"{truth['revenue_eur']}; margin mart {totals['margin']} vs truth "
-        f"{truth['margin_eur']}"
+        f"completed: gross mart {totals['gross_revenue']} vs truth {sales['revenue_eur']}; "
+        f"returns mart {totals['returned_revenue']} vs truth {returned['returns_cents'] / 100}; "
+        f"net mart {totals['net_revenue']}; margin mart {totals['margin']}"
     )
-    assert totals["completed_order_lines"] == truth["lines"]
-    assert _cents(totals["discount_cost"]) == truth["discount_cost_cents"]
-    assert _cents(totals["revenue"]) == truth["revenue_cents"]
-    assert _cents(totals["list_value"]) == round(truth["list_value_eur"] * 100)
+    assert totals["completed_order_lines"] == sales["lines"]
+    assert _cents(totals["gross_revenue"]) == sales["revenue_cents"] == returned["gross_cents"]
+    assert _cents(totals["returned_revenue"]) == returned["returns_cents"]
+    assert _cents(totals["net_revenue"]) == returned["net_cents"]
+    assert _cents(totals["discount_cost"]) == returned["net_discount_cents"]
+    assert _cents(totals["list_value"]) == round(sales["list_value_eur"] * 100) - (
+        returned["returns_cents"] + returned["returns_discount_cents"]
+    )
     # every demo line has a unit cost, so the null-safe margin covers all revenue
-    assert _cents(totals["margin"]) == round(truth["margin_eur"] * 100)
+    assert _cents(totals["margin"]) == returned["net_margin_cents"]
 
 
 def test_all_line_totals_equal_truth_to_the_cent(
-    demo_db: duckdb.DuckDBPyConnection, discounts_truth: dict[str, Any]
+    demo_db: duckdb.DuckDBPyConnection,
+    discounts_truth: dict[str, Any],
+    returns_truth: dict[str, Any],
 ) -> None:
-    """The all_lines_ columns keep cancelled and returned orders: truth's top block."""
+    """The all_lines_ columns keep cancelled and returned orders: truth's top block (sale
+    lines of every status) less the return lines, which the generator issues completed."""
     totals = _mart_totals(demo_db)
+    returned = returns_truth["totals"]
     print(
         f"all lines: discount cost mart {totals['all_lines_discount_cost']} vs truth "
         f"{discounts_truth['discount_cost_eur']}; realised mart "
         f"{totals['all_lines_realised_value']} vs truth {discounts_truth['revenue_eur']}"
     )
-    assert totals["order_lines"] == discounts_truth["lines"]
-    assert _cents(totals["all_lines_discount_cost"]) == discounts_truth["discount_cost_cents"]
-    assert _cents(totals["all_lines_realised_value"]) == discounts_truth["revenue_cents"]
+    assert totals["order_lines"] == returns_truth["lines_by_kind"]["all"]
+    assert _cents(totals["all_lines_discount_cost"]) == (
+        discounts_truth["discount_cost_cents"] - returned["returns_discount_cents"]
+    )
+    assert _cents(totals["all_lines_realised_value"]) == (
+        discounts_truth["revenue_cents"] - returned["returns_cents"]
+    )
     assert _cents(totals["all_lines_list_value"]) == round(
         discounts_truth["list_value_eur"] * 100
-    )
+    ) - (returned["returns_cents"] + returned["returns_discount_cents"])
 
 
 def test_monthly_nps_equals_an_independent_computation(
