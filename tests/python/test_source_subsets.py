@@ -14,6 +14,7 @@ others arrive as header-only files. For each subset the build must succeed, and:
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -197,3 +198,66 @@ def test_summary_says_when_the_build_failed(
     text = " ".join(summary.stdout.split())
     assert "last build FAILED" in text
     assert "cx_health_weights_sum_to_one" in text
+
+
+def test_a_contract_business_billing_by_invoice_is_valued_by_its_contracts(
+    tmp_path: Path,
+) -> None:
+    """Subscriptions plus monthly invoices exported as orders (and nothing else): the
+    bills are contract revenue, to the cent by month and by customer, and no subscriber
+    becomes a one-off buyer in the CLV model (valued once, by the contract)."""
+    raw = tmp_path / "full"
+    generated = run_cx_value(
+        ["generate", "--out", str(raw), "--customers", "1000", "--seed", "31",
+         "--format", "parquet", "--bill-subscriptions"], {}, tmp_path,
+    )
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    export = tmp_path / "export"
+    export.mkdir()
+    for name in ("customers", "subscriptions"):
+        shutil.copy(raw / f"{name}.parquet", export / f"{name}.parquet")
+    orders = pq.read_table(raw / "orders.parquet")
+    bills = orders.filter(pc.equal(orders["order_type"], "contract_billing"))
+    pq.write_table(bills, export / "orders.parquet")
+    lines = pq.read_table(raw / "order_lines.parquet")
+    # ids carry planted stray spaces and case, which staging normalises: match as it does
+    bill_ids = pc.utf8_lower(pc.utf8_trim_whitespace(bills["order_id"]))
+    line_order_ids = pc.utf8_lower(pc.utf8_trim_whitespace(lines["order_id"]))
+    pq.write_table(lines.filter(pc.is_in(line_order_ids, bill_ids)),
+                   export / "order_lines.parquet")
+    missing = [t for t in ALL_TABLES
+               if t not in ("customers", "subscriptions", "orders", "order_lines")]
+    database = tmp_path / "warehouse.duckdb"
+    built = run_cx_value(
+        ["build", "--raw-dir", str(export), "--absent", ",".join(missing)],
+        {"CX_DUCKDB_PATH": str(database)}, tmp_path,
+    )
+    assert built.returncode == 0, built.stdout[-6000:]
+    truth = json.loads((raw / "_truth" / "truth.json").read_text())["returns"]
+    billed = truth["contract_billing"]
+    per_customer = {
+        row["customer_id"]: row["contract_billing_cents"]
+        for row in pq.read_table(raw / "_truth" / "customer_revenue.parquet").to_pylist()
+    }
+    with duckdb.connect(str(database), read_only=True) as con:
+        by_month = dict(con.execute(
+            "select strftime(month_start_date, '%Y-%m'), sum(contract_revenue) * 100"
+            " from marts.mart_cx_roi_monthly group by 1"
+        ).fetchall())
+        customers = dict(con.execute(
+            "select customer_id, contract_revenue * 100 from marts.fct_customer_revenue"
+        ).fetchall())
+        one_off = con.execute(
+            "select count(*), coalesce(sum(one_off_revenue), 0) from marts.fct_customer_revenue"
+            " where one_off_revenue <> 0"
+        ).fetchone()
+        scored = con.execute("select count(*) from marts.fct_customer_clv").fetchone()
+    print(f"{billed['orders']} bills, {billed['revenue_cents'] / 100:,.2f} billed")
+    assert billed["orders"] > 0
+    for month, cents in billed["by_month_cents"].items():
+        assert by_month[month] == cents, month
+    assert {c: int(v) for c, v in customers.items() if v} == {
+        c: v for c, v in per_customer.items() if v
+    }
+    assert one_off == (0, 0)
+    assert scored == (0,)
