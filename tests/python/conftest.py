@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def build_generated(
     )
     assert built.returncode == 0, built.stdout[-5000:]
     return GeneratedWarehouse(raw_dir=raw, truth_dir=raw / "_truth", database=database)
+
+
+@pytest.fixture(scope="session")
+def demo_db() -> Iterator[duckdb.DuckDBPyConnection]:
+    """The demo warehouse `make test` builds into CX_DUCKDB_PATH before the integration
+    tests run, opened read-only."""
+    path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
+    if not path.exists():
+        pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ the fitted pipeline's predict_proba, bands and drivers.
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -39,16 +38,6 @@ STAGED_AS_RAW = {
     "order_lines": """select order_line_id, order_id, quantity, list_price as list_price,
         realised_price as realised_price from staging.stg_crm__order_lines""",
 }
-
-
-@pytest.fixture(scope="module")
-def demo_db() -> duckdb.DuckDBPyConnection:
-    path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
-    if not path.exists():
-        pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
-    con = duckdb.connect(str(path), read_only=True)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

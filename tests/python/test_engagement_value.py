@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import calendar
 import csv
-import os
 from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
@@ -29,16 +28,6 @@ NOT_REJECTED = {"duplicate", "normalised"}
 MONTHLY_DISCOUNT_RATE = 0.01  # var cx_clv_monthly_discount_rate in dbt_project.yml
 REFERRAL_SHARE = 1.0  # var cx_cev_referral_attribution_share, default
 HORIZON_MONTHS = 12
-
-
-@pytest.fixture(scope="module")
-def demo_db() -> duckdb.DuckDBPyConnection:
-    path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
-    if not path.exists():
-        pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
-    con = duckdb.connect(str(path), read_only=True)
-    yield con
-    con.close()
 
 
 def _norm(value: str) -> str:

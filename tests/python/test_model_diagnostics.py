@@ -8,8 +8,6 @@ so in plain language, on the diagnostics mart and on every score that uses it.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -18,16 +16,6 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def demo_db() -> Iterator[duckdb.DuckDBPyConnection]:
-    path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
-    if not path.exists():
-        pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
-    con = duckdb.connect(str(path), read_only=True)
-    yield con
-    con.close()
 
 
 def test_demo_purchase_and_spend_models_are_identified(

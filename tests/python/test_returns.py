@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,16 +25,6 @@ pytestmark = pytest.mark.integration
 
 DEMO = ROOT / "seeds" / "demo"
 TRUTH = DEMO / "_truth"
-
-
-@pytest.fixture(scope="module")
-def demo_db() -> Iterator[duckdb.DuckDBPyConnection]:
-    path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
-    if not path.exists():
-        pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
-    con = duckdb.connect(str(path), read_only=True)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

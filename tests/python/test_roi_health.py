@@ -9,9 +9,7 @@ NPS computed here from the staged survey answers.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,16 +24,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TRUTH = ROOT / "seeds" / "demo" / "_truth"
 CENT = Decimal("0.01")
-
-
-@pytest.fixture(scope="module")
-def demo_db() -> Iterator[duckdb.DuckDBPyConnection]:
-    path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
-    if not path.exists():
-        pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
-    con = duckdb.connect(str(path), read_only=True)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

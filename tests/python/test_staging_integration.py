@@ -33,16 +33,6 @@ def _ledger(truth_dir: Path) -> list[dict[str, str]]:
     return pq.read_table(truth_dir / "dirty_rows.parquet").to_pylist()
 
 
-@pytest.fixture(scope="module")
-def demo_db() -> duckdb.DuckDBPyConnection:
-    path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
-    if not path.exists():
-        pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
-    con = duckdb.connect(str(path), read_only=True)
-    yield con
-    con.close()
-
-
 def _rejected_by_reason(con: duckdb.DuckDBPyConnection) -> Counter[tuple[str, str]]:
     rows = con.execute(
         "select source_table, reject_reason, count(*) from intermediate.int_rejected_rows_unioned"
