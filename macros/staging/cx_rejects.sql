@@ -98,26 +98,24 @@ select * from final
 {%- endmacro %}
 
 {#
-    Every customer id in the raw customers table, and whether it was staged. A child
-    row whose customer is missing from the export is `unknown_customer`; one whose
-    customer's own row was rejected is `rejected_customer`, so the reason points at
-    the defect to fix. One row per id (staged when any copy is valid).
+    Every key of a parent table's raw rows, and whether it was staged (any valid copy).
+    A child row whose parent is missing from the export is `unknown_<parent>`; one whose
+    parent's own row was rejected is `rejected_<parent>`, so the reason points at the
+    defect to fix. One row per key.
 #}
-{% macro cx_known_customers() -%}
+{% macro cx_known_parents(base_model, key_column) -%}
     select
-        customer_id,
+        {{ key_column }},
         max(case when reject_reason is null then 1 else 0 end) = 1 as is_staged
-    from {{ ref('base_crm__customers') }}
-    where customer_id is not null
-    group by customer_id
+    from {{ ref(base_model) }}
+    where {{ key_column }} is not null
+    group by {{ key_column }}
 {%- endmacro %}
 
-{# The same for orders: `unknown_order` or `rejected_order` for an order line. #}
+{% macro cx_known_customers() -%}
+    {{ cx_known_parents('base_crm__customers', 'customer_id') }}
+{%- endmacro %}
+
 {% macro cx_known_orders() -%}
-    select
-        order_id,
-        max(case when reject_reason is null then 1 else 0 end) = 1 as is_staged
-    from {{ ref('base_crm__orders') }}
-    where order_id is not null
-    group by order_id
+    {{ cx_known_parents('base_crm__orders', 'order_id') }}
 {%- endmacro %}
