@@ -167,7 +167,11 @@ def test_a_large_order_cancelled_the_same_day_leaves_clv_unchanged(
         "select parameter, estimate from marts.clv_bgnbd_parameters order by 1"
     ).fetchall()
     assert parameters_with == parameters_without
-    assert with_cancellations == without
+    # same histories, same fit; DuckDB's parallel sums may differ in the last digit
+    assert [row[0] for row in with_cancellations] == [row[0] for row in without]
+    for kept, removed in zip(with_cancellations, without, strict=True):
+        assert kept[2:] == removed[2:], kept[0]
+        assert kept[1] == pytest.approx(removed[1], rel=1e-12), kept[0]
     cancelled_customers = {row["customer_id"] for row in pairs}
     clv = {row[0]: row[1] for row in with_cancellations}
     print(

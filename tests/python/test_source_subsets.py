@@ -188,7 +188,7 @@ def test_summary_says_when_the_build_failed(
     folder = source.database.parent / "raw"
     failed = run_cx_value(
         ["build", "--raw-dir", str(folder), "--absent", ",".join(source.subset.missing),
-         "--select", "mart_customer_health",
+         "--select", "mart_customer_health", "--exclude", "test_type:unit",
          "--vars", "{cx_currency: GBP, cx_health_weight_nps: 0.9}"],
         env, tmp_path,
     )
