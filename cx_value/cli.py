@@ -236,6 +236,9 @@ def build(
 
     parsed_vars = _parse_vars(dbt_vars)
     declared = _absent(absent, parsed_vars)
+    if absent is not None:
+        # the option wins over a var of the same name, so check and build agree
+        parsed_vars["cx_absent_tables"] = ",".join(declared)
     if raw_dir is not None:
         try:
             fmt = file_format or detect_format(raw_dir)
