@@ -56,6 +56,15 @@ fitted as (
     from parameters
 ),
 
+fit as (
+    -- the two models' combined status and warnings, the same on every row
+    select
+        *,
+        {{ cx_combined_status(['bgnbd_status', 'gamma_gamma_status']) }} as clv_model_status,
+        {{ cx_join_warnings(['bgnbd_warning', 'gamma_gamma_warning']) }} as clv_model_warning
+    from fitted
+),
+
 scored as (
     select
         histories.customer_id,
@@ -65,26 +74,24 @@ scored as (
         histories.t_weeks,
         -- P(alive) = 1 without a repeat purchase holds only under a fitted model
         case
-            when fitted.bgnbd_status = 'fitted'
+            when fit.bgnbd_status = 'fitted'
                 then {{ cx_bgnbd_p_alive(
                     'histories.frequency', 'histories.recency_weeks', 'histories.t_weeks',
-                    'fitted.bgnbd_r', 'fitted.bgnbd_alpha', 'fitted.bgnbd_a', 'fitted.bgnbd_b'
+                    'fit.bgnbd_r', 'fit.bgnbd_alpha', 'fit.bgnbd_a', 'fit.bgnbd_b'
                 ) }}
         end as p_alive,
         case
-            when fitted.gamma_gamma_status = 'fitted'
+            when fit.gamma_gamma_status = 'fitted'
                 then {{ cx_gamma_gamma_expected_spend(
                     'histories.frequency', 'histories.monetary_value',
-                    'fitted.gamma_gamma_p', 'fitted.gamma_gamma_q', 'fitted.gamma_gamma_gamma'
+                    'fit.gamma_gamma_p', 'fit.gamma_gamma_q', 'fit.gamma_gamma_gamma'
                 ) }}
         end as expected_spend_per_purchase,
-        {{ cx_combined_status(['fitted.bgnbd_status', 'fitted.gamma_gamma_status']) }}
-            as clv_model_status,
-        fitted.is_clv_model_identified,
-        {{ cx_join_warnings(['fitted.bgnbd_warning', 'fitted.gamma_gamma_warning']) }}
-            as clv_model_warning
+        fit.clv_model_status,
+        fit.is_clv_model_identified,
+        fit.clv_model_warning
     from histories
-    cross join fitted
+    cross join fit
 ),
 
 scored_customers as (
@@ -122,15 +129,13 @@ reversed_customers as (
         cast(null as {{ dbt.type_float() }}) as expected_purchases_52w,
         cast(null as {{ dbt.type_float() }}) as expected_spend_per_purchase,
         {{ cx_as_double('0') }} as expected_clv_12m,
-        {{ cx_combined_status(['fitted.bgnbd_status', 'fitted.gamma_gamma_status']) }}
-            as clv_model_status,
-        fitted.is_clv_model_identified,
-        {{ cx_join_warnings(['fitted.bgnbd_warning', 'fitted.gamma_gamma_warning']) }}
-            as clv_model_warning,
+        fit.clv_model_status,
+        fit.is_clv_model_identified,
+        fit.clv_model_warning,
         true as is_fully_reversed
     from fully_reversed
     cross join observation
-    cross join fitted
+    cross join fit
 ),
 
 final as (

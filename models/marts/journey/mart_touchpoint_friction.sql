@@ -31,6 +31,27 @@ aggregated as (
     group by stage, stage_number, touchpoint_type, touchpoint_name
 ),
 
+guarded as (
+    -- scores come only from survey answers: without them "0 scored" is unknown
+    select
+        stage,
+        stage_number,
+        touchpoint_type,
+        touchpoint_name,
+        touchpoints,
+        customers,
+        {%- set survey_counts = [
+            'scored_touchpoints', 'negative_experiences', 'nps_respondents', 'detractors',
+            'expectation_gap_respondents',
+        ] %}
+        {%- for count in survey_counts %}
+            case when {{ cx_observed('survey_responses') }} then {{ count }} end as {{ count }},
+        {%- endfor %}
+        expectation_gap_sum,
+        below_expectation_count
+    from aggregated
+),
+
 final as (
     select
         stage,
@@ -39,32 +60,16 @@ final as (
         touchpoint_name,
         cast(touchpoints as {{ dbt.type_bigint() }}) as touchpoints,
         cast(customers as {{ dbt.type_bigint() }}) as customers,
-        -- scores come only from survey answers: without them "0 scored" is unknown
-        cast(
-            case when {{ cx_observed('survey_responses') }} then scored_touchpoints end
-            as {{ dbt.type_bigint() }}
-        ) as scored_touchpoints,
-        cast(
-            case when {{ cx_observed('survey_responses') }} then negative_experiences end
-            as {{ dbt.type_bigint() }}
-        ) as negative_experiences,
+        cast(scored_touchpoints as {{ dbt.type_bigint() }}) as scored_touchpoints,
+        cast(negative_experiences as {{ dbt.type_bigint() }}) as negative_experiences,
         {{ cx_share('negative_experiences', 'scored_touchpoints') }} as negative_share,
-        cast(
-            case when {{ cx_observed('survey_responses') }} then nps_respondents end
-            as {{ dbt.type_bigint() }}
-        ) as nps_respondents,
-        cast(
-            case when {{ cx_observed('survey_responses') }} then detractors end
-            as {{ dbt.type_bigint() }}
-        ) as detractors,
+        cast(nps_respondents as {{ dbt.type_bigint() }}) as nps_respondents,
+        cast(detractors as {{ dbt.type_bigint() }}) as detractors,
         {{ cx_share('detractors', 'nps_respondents') }} as detractor_share,
-        cast(
-            case when {{ cx_observed('survey_responses') }} then expectation_gap_respondents end
-            as {{ dbt.type_bigint() }}
-        ) as expectation_gap_respondents,
+        cast(expectation_gap_respondents as {{ dbt.type_bigint() }}) as expectation_gap_respondents,
         {{ cx_score_mean('expectation_gap_sum', 'expectation_gap_respondents') }} as expectation_gap_mean,
         {{ cx_share('below_expectation_count', 'expectation_gap_respondents') }} as below_expectation_share
-    from aggregated
+    from guarded
 )
 
 select * from final
