@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -36,7 +36,7 @@ def _format_option(value: str | None) -> str | None:
     return value
 
 
-def _fail(problems: list[str]) -> None:
+def _fail(problems: list[str]) -> NoReturn:
     err_console.print(f"[bold red]raw data does not meet the contract ({len(problems)}):")
     for problem in problems:
         err_console.print(f"  - {problem}", highlight=False, soft_wrap=True)
@@ -107,7 +107,6 @@ def _absent(option: str | None, dbt_vars: dict | None = None) -> tuple[str, ...]
         return absent_tables(declared)
     except RawDataError as exc:
         _fail(exc.problems)
-        raise AssertionError("unreachable") from exc
 
 
 @app.command()
@@ -127,7 +126,6 @@ def check(
         checked = check_folder(raw_dir, file_format, declared)  # type: ignore[arg-type]
     except RawDataError as exc:
         _fail(exc.problems)
-        return
     feeds = areas_fed(PROJECT_ROOT)
     table = RichTable(title=f"{raw_dir}: meets the raw-data contract")
     table.add_column("raw table")
@@ -180,7 +178,6 @@ def load(
         )
     except RawDataError as exc:
         _fail(exc.problems)
-        return
     total = sum(item.rows for item in checked)
     loaded = [item for item in checked if item.path is not None]
     hint = f"CX_RAW_MODE=tables CX_RAW_SCHEMA={schema}"
@@ -245,7 +242,6 @@ def build(
             check_folder(raw_dir, fmt, declared)  # type: ignore[arg-type]
         except RawDataError as exc:
             _fail(exc.problems)
-            return
         os.environ["CX_RAW_MODE"] = "files"
         os.environ["CX_RAW_DIR"] = str(raw_dir.resolve())
         os.environ["CX_RAW_FORMAT"] = fmt

@@ -126,9 +126,12 @@ def public_marts(project_root: Path) -> dict[str, Mart]:
     }
 
 
-def tables_feeding(project_root: Path) -> dict[str, tuple[str, ...]]:
+def tables_feeding(
+    project_root: Path, marts: dict[str, Mart] | None = None
+) -> dict[str, tuple[str, ...]]:
     """For each raw table, the public marts downstream of it (bookkeeping models skipped,
-    the customer dimension followed for `customers` only)."""
+    the customer dimension followed for `customers` only). ``marts``: public_marts(), if
+    the caller has read them already."""
     files = _model_files(project_root)
     children: dict[str, set[str]] = defaultdict(set)
     reads: dict[str, set[str]] = defaultdict(set)
@@ -138,7 +141,7 @@ def tables_feeding(project_root: Path) -> dict[str, tuple[str, ...]]:
             children[parent].add(name)
         for _source, table in _SOURCE.findall(text):
             reads[table].add(name)
-    marts = public_marts(project_root)
+    marts = public_marts(project_root) if marts is None else marts
     feeding: dict[str, tuple[str, ...]] = {}
     for table in (t.name for t in TABLES):
         seen: set[str] = set()
@@ -160,7 +163,7 @@ def areas_fed(project_root: Path) -> dict[str, tuple[str, ...]]:
     marts = public_marts(project_root)
     return {
         table: tuple(sorted({marts[m].area for m in fed}))
-        for table, fed in tables_feeding(project_root).items()
+        for table, fed in tables_feeding(project_root, marts).items()
     }
 
 

@@ -115,19 +115,37 @@ def test_returns_do_not_change_the_planted_purchase_histories(
         assert (first, last) == (truth["first_purchase_date"], truth["last_purchase_date"])
 
 
+def _demo_export(folder: Path) -> Path:
+    """The demo seeds as a raw CSV export in ``folder``/raw, to alter and build."""
+    raw = folder / "raw"
+    shutil.copytree(DEMO, raw, ignore=shutil.ignore_patterns("_truth", "*.yml"))
+    return raw
+
+
+def _build_clv(raw: Path, database: Path, scratch: Path) -> None:
+    """`cx-value build` of the CLV models and everything they read, on ``raw``."""
+    built = run_cx_value(
+        ["build", "--raw-dir", str(raw), "--format", "csv", "--select", "+fct_customer_clv",
+         "--exclude", "test_type:unit"],
+        {"CX_DUCKDB_PATH": str(database)}, scratch,
+    )
+    assert built.returncode == 0, built.stdout[-4000:]
+
+
 def _remove_documents(raw: Path, order_ids: set[str]) -> int:
-    """Drop these orders and their lines from the raw CSV files; return the lines dropped."""
-    for name, key in (("orders.csv", "order_id"), ("order_lines.csv", "order_id")):
+    """Drop these orders and their lines from the raw CSV files; return the rows dropped."""
+    dropped = 0
+    for name in ("orders.csv", "order_lines.csv"):
         path = raw / name
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
-        kept = [row for row in rows if row[key].strip().lower() not in order_ids]
+        kept = [row for row in rows if row["order_id"].strip().lower() not in order_ids]
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]), quoting=csv.QUOTE_ALL,
                                     lineterminator="\n")
             writer.writeheader()
             writer.writerows(kept)
-        dropped = len(rows) - len(kept)
+        dropped += len(rows) - len(kept)
     return dropped
 
 
@@ -143,16 +161,10 @@ def test_a_large_order_cancelled_the_same_day_leaves_clv_unchanged(
     ]
     assert pairs
     removed = {row["order_id"] for row in pairs} | {row["credited_order_id"] for row in pairs}
-    raw = tmp_path / "raw"
-    shutil.copytree(DEMO, raw, ignore=shutil.ignore_patterns("_truth", "*.yml"))
+    raw = _demo_export(tmp_path)
     assert _remove_documents(raw, removed) > 0
     database = tmp_path / "without_cancellations.duckdb"
-    built = run_cx_value(
-        ["build", "--raw-dir", str(raw), "--format", "csv", "--select", "+fct_customer_clv",
-         "--exclude", "test_type:unit"],
-        {"CX_DUCKDB_PATH": str(database)}, tmp_path,
-    )
-    assert built.returncode == 0, built.stdout[-4000:]
+    _build_clv(raw, database, tmp_path)
     query = (
         "select customer_id, expected_clv_12m, frequency, recency_weeks, t_weeks"
         " from marts.fct_customer_clv order by customer_id"
@@ -194,8 +206,7 @@ def test_a_fully_reversed_customer_has_clv_zero(tmp_path: Path) -> None:
     """A consumer whose first order was cancelled the same day by a linked credit note
     and whose second was returned in full weeks later by an unlinked return (negative
     quantities) kept nothing: no purchase history, CLV 0."""
-    raw = tmp_path / "raw"
-    shutil.copytree(DEMO, raw, ignore=shutil.ignore_patterns("_truth", "*.yml"))
+    raw = _demo_export(tmp_path)
     _append(raw / "customers.csv", [{
         "customer_id": "c_reversed", "customer_type": "b2c", "segment": "consumer",
         "created_at": "2025-03-01 09:00:00", "loaded_at": "2025-03-01 10:00:00",
@@ -221,12 +232,7 @@ def test_a_fully_reversed_customer_has_clv_zero(tmp_path: Path) -> None:
         {"order_line_id": "l_r_2", "order_id": "r_rev_2", "quantity": "-2", **price},
     ])
     database = tmp_path / "warehouse.duckdb"
-    built = run_cx_value(
-        ["build", "--raw-dir", str(raw), "--format", "csv", "--select", "+fct_customer_clv",
-         "--exclude", "test_type:unit"],
-        {"CX_DUCKDB_PATH": str(database)}, tmp_path,
-    )
-    assert built.returncode == 0, built.stdout[-4000:]
+    _build_clv(raw, database, tmp_path)
     with duckdb.connect(str(database), read_only=True) as con:
         row = con.execute(
             "select expected_clv_12m, is_fully_reversed, frequency, p_alive"
