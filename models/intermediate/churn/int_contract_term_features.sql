@@ -297,11 +297,12 @@ final as (
             as web_sessions_recent,
         {{ cx_coalesce_observed('web_features.web_sessions_baseline', 'events') }}
             as web_sessions_baseline,
-        case when {{ cx_observed('events') }} then
-            ln(
-                (coalesce(web_features.web_sessions_baseline, 0) * {{ web_days / web_baseline_days }} + 1.0)
-                / (coalesce(web_features.web_sessions_recent, 0) + 1.0)
-            )
+        case
+            when {{ cx_observed('events') }}
+                then ln(
+                    (coalesce(web_features.web_sessions_baseline, 0) * {{ web_days / web_baseline_days }} + 1.0)
+                    / (coalesce(web_features.web_sessions_recent, 0) + 1.0)
+                )
         end as web_sessions_drop,
         discount_features.discount_depth,
         scored_terms.tenure_months_at_start,

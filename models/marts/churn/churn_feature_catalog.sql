@@ -35,7 +35,7 @@ final as (
         is_source_observed,
         case
             when not is_source_observed
-                then 'source not observed: ' || source_tables || ' held no staged row'
+                then {{ dbt.concat(["'source not observed: '", 'source_tables', "' held no staged row'"]) }}
         end as unavailable_reason,
         description
     from catalog

@@ -134,7 +134,8 @@ probabilities as (
 ),
 
 final as (
-    select
+    -- columns in the order of the enforced contract, not by kind
+    select  -- noqa: ST06
         open_terms.subscription_id,
         open_terms.customer_id,
         open_terms.end_date,
@@ -148,7 +149,7 @@ final as (
         top_drivers.top_driver_1,
         top_drivers.top_driver_2,
         top_drivers.top_driver_3,
-        open_terms.as_of_date as scored_at,
+        cast(open_terms.as_of_date as date) as scored_at,
         model_status.churn_model_status,
         model_status.is_churn_model_identified,
         model_status.churn_model_warning

@@ -25,7 +25,7 @@ parsed as (
         {{ cx_text('created_at') }} as created_at_text,
         {{ cx_timestamp('loaded_at') }} as loaded_at,
         {{ cx_text('loaded_at') }} as loaded_at_text
-        {{ cx_parse_extra_columns('customers') }}
+    {{ cx_parse_extra_columns('customers') }}
     from source
 ),
 

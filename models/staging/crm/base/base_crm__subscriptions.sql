@@ -33,7 +33,7 @@ parsed as (
         upper({{ cx_text('currency') }}) as currency_code,
         {{ cx_timestamp('loaded_at') }} as loaded_at,
         {{ cx_text('loaded_at') }} as loaded_at_text
-        {{ cx_parse_extra_columns('subscriptions') }}
+    {{ cx_parse_extra_columns('subscriptions') }}
     from source
 ),
 
