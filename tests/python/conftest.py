@@ -94,6 +94,11 @@ CONTRACT_BOOK_CUSTOMERS = 6000
 CONTRACT_BOOK_VARS: dict[str, object] = {
     # retention per plan; the term length is always part of the group
     "cx_retention_group_by": ["plan_name"],
+    # the export's own attributes, carried through staging into the churn features
+    "cx_extra_columns": {"customers": [
+        {"name": "payment_method", "type": "categorical", "churn_feature": True},
+        {"name": "data_usage_gb", "type": "numeric", "churn_feature": True},
+    ]},
 }
 """dbt vars of the contract-book warehouses: what an analyst of such a business sets."""
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_cx_value
+from conftest import CONTRACT_BOOK_VARS, ContractBook, run_cx_value
 
 from cx_value.churn import Feature, honest_backtest
 from cx_value.churn.dag import candidates
@@ -115,38 +115,16 @@ def test_a_declared_column_missing_from_the_export_stops_the_build(
 
 # ------------------------------------------------------------------ the contract book
 
-CONTRACT_CUSTOMERS = 6000
 AUC_MARGIN = 0.05
 """The backtest AUC with the two attributes must beat the AUC without them by this much
 (the planted attributes are drawn from each customer's churn probability)."""
 
 
-@pytest.fixture(scope="module")
-def contract_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("cx_value.generate.contract_book")
-    from cx_value.generate.contract_book import ABSENT_TABLES
-
-    base = tmp_path_factory.mktemp("extra_contracts")
-    raw = base / "raw"
-    made = run_cx_value(["generate", "--profile", "contracts", "--out", str(raw),
-                         "--customers", str(CONTRACT_CUSTOMERS), "--seed", "11",
-                         "--format", "parquet"], {}, base)
-    assert made.returncode == 0, made.stderr[-3000:]
-    database = base / "warehouse.duckdb"
-    absent = ",".join([*ABSENT_TABLES, "orders", "order_lines"])
-    built = run_cx_value(
-        ["build", "--raw-dir", str(raw), "--absent", absent, "--select",
-         "+fct_contract_churn_risk +churn_model_backtest", "--vars", _vars(EXTRA)],
-        {"CX_DUCKDB_PATH": str(database)}, base)
-    assert built.returncode == 0, built.stdout[-5000:]
-    return base
-
-
 def test_the_churn_model_uses_both_attributes_with_the_planted_signs(
-        contract_book: Path) -> None:
-    truth = json.loads((contract_book / "raw" / "_truth" / "contract_book.json").read_text())
-    signs = truth["attributes"]
-    con = duckdb.connect(str(contract_book / "warehouse.duckdb"), read_only=True)
+        contract_book: ContractBook) -> None:
+    assert CONTRACT_BOOK_VARS["cx_extra_columns"] == EXTRA  # declared through the var only
+    signs = contract_book.truth["attributes"]
+    con = duckdb.connect(str(contract_book.without_invoices), read_only=True)
     coefficients = con.execute("select * from marts.churn_model_coefficients").df()
     con.close()
     assert (coefficients["status"] == "fitted").all()
@@ -164,8 +142,8 @@ def test_the_churn_model_uses_both_attributes_with_the_planted_signs(
     assert methods["is_used"].sum() >= 1
 
 
-def test_the_attributes_lift_the_backtest_auc(contract_book: Path) -> None:
-    con = duckdb.connect(str(contract_book / "warehouse.duckdb"), read_only=True)
+def test_the_attributes_lift_the_backtest_auc(contract_book: ContractBook) -> None:
+    con = duckdb.connect(str(contract_book.without_invoices), read_only=True)
     backtest = con.execute("select distinct status, method, auc from marts.churn_model_backtest"
                            ).df()
     features = con.execute("select * from intermediate.int_contract_term_features").df()
