@@ -16,6 +16,7 @@ from cx_value.raw_files import (
     RawDataError,
     absent_tables,
     check_folder,
+    declared_extra_columns,
     detect_format,
     load_folder,
 )
@@ -160,14 +161,21 @@ def check(
         str | None, typer.Option("--format", callback=_format_option, help="csv or parquet.")
     ] = None,
     absent: AbsentOption = None,
+    dbt_vars: Annotated[
+        str | None,
+        typer.Option("--vars", help="dbt vars as YAML or JSON, as given to build (reads "
+                     "cx_absent_tables and cx_extra_columns)."),
+    ] = None,
 ) -> None:
     """Check a folder of raw files against the contract: every file, every column; say
     which areas each table feeds and which marts will be empty."""
     from cx_value.coverage import areas_fed, empty_marts
 
-    declared = _absent(absent)
+    parsed_vars = _parse_vars(dbt_vars)
+    declared = _absent(absent, parsed_vars)
     try:
-        checked = check_folder(raw_dir, file_format, declared)  # type: ignore[arg-type]
+        checked = check_folder(raw_dir, file_format, declared,  # type: ignore[arg-type]
+                               declared_extra_columns(_project_vars() | parsed_vars))
     except RawDataError as exc:
         _fail(exc.problems)
     feeds = areas_fed(PROJECT_ROOT)
@@ -233,6 +241,14 @@ def load(
     )
 
 
+def _project_vars() -> dict:
+    """The vars of dbt_project.yml (the defaults a run's --vars override)."""
+    import yaml
+
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
+    return dict(project.get("vars") or {})
+
+
 def _parse_vars(text: str | None) -> dict:
     """The --vars argument as a mapping (YAML or JSON, as dbt takes it)."""
     import yaml
@@ -283,7 +299,8 @@ def build(
     if raw_dir is not None:
         try:
             fmt = file_format or detect_format(raw_dir)
-            check_folder(raw_dir, fmt, declared)  # type: ignore[arg-type]
+            check_folder(raw_dir, fmt, declared,  # type: ignore[arg-type]
+                         declared_extra_columns(_project_vars() | parsed_vars))
         except RawDataError as exc:
             _fail(exc.problems)
         os.environ["CX_RAW_MODE"] = "files"

@@ -13,7 +13,7 @@ file; staging reads them as empty.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -97,14 +97,33 @@ def reader_sql(path: Path, fmt: RawFormat) -> str:
     return f"read_parquet('{literal}')"
 
 
+def declared_extra_columns(dbt_vars: Mapping[str, object] | None) -> dict[str, tuple[str, ...]]:
+    """Column names per raw table declared in the var ``cx_extra_columns`` of ``dbt_vars``
+    (``{table: [{name, type, ...}, ...]}``); empty without the var. The dbt macro
+    ``cx_extra_columns`` validates the declaration itself (types, personal data)."""
+    declared = (dbt_vars or {}).get("cx_extra_columns") or {}
+    if not isinstance(declared, Mapping):
+        raise RawDataError(["var cx_extra_columns must map a raw table to a list of columns"])
+    columns: dict[str, tuple[str, ...]] = {}
+    for table, items in declared.items():
+        names = [str(item.get("name", "")).strip().lower() if isinstance(item, Mapping)
+                 else str(item).strip().lower() for item in (items or [])]
+        columns[str(table)] = tuple(n for n in names if n)
+    return columns
+
+
 def check_folder(
-    raw_dir: Path, fmt: RawFormat | None = None, absent: Iterable[str] | str | None = None
+    raw_dir: Path, fmt: RawFormat | None = None, absent: Iterable[str] | str | None = None,
+    extra_columns: Mapping[str, Iterable[str]] | None = None,
 ) -> list[CheckedTable]:
     """Check every contract table's file in ``raw_dir``; raise RawDataError listing all problems.
 
     Tables named in ``absent`` need no file (and must not have one: a declaration and a
-    file contradict each other).
+    file contradict each other). ``extra_columns`` (:func:`declared_extra_columns`) are
+    columns beyond the contract that the build was told to carry: a file without one of
+    them fails here, before any model runs.
     """
+    wanted = {table: tuple(names) for table, names in (extra_columns or {}).items()}
     absent_names = absent_tables(absent)
     fmt = fmt or detect_format(raw_dir)
     problems: list[str] = []
@@ -144,6 +163,13 @@ def check_folder(
                 continue
             present = {c.strip().lower() for c in columns}
             missing = [c for c in table.required_columns if c not in present]
+            undeclared = [c for c in wanted.get(table.name, ()) if c not in present]
+            if undeclared:
+                problems.append(
+                    f"{path}: missing column{'s' if len(undeclared) > 1 else ''} "
+                    f"{', '.join(undeclared)} declared in the var cx_extra_columns "
+                    f"(raw table {table.qualified_name})"
+                )
             if missing:
                 problems.append(
                     f"{path}: missing column{'s' if len(missing) > 1 else ''} "
@@ -192,9 +218,12 @@ def load_folder(
             if item.path is None:
                 con.execute(f'drop table if exists "{schema}"."{item.table.name}"')
                 continue
+            # the contract's columns and every other column of the file: an attribute
+            # the build may be told to carry (cx_extra_columns) must not be lost here
             columns = ", ".join(
-                f'"{c}"' for c in item.table.column_names
-                if c not in item.missing_optional_columns
+                [f'"{c}"' for c in item.table.column_names
+                 if c not in item.missing_optional_columns]
+                + [f'"{c}"' for c in item.extra_columns]
             )
             con.execute(
                 f'create or replace table "{schema}"."{item.table.name}" as '

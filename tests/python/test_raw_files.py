@@ -172,3 +172,43 @@ def test_load_leaves_absent_tables_out_and_drops_stale_copies(tmp_path: Path) ->
     con.close()
     assert "events" not in tables
     assert "orders" in tables
+
+
+def _add_customer_column(folder: Path, name: str) -> None:
+    path = folder / "customers.csv"
+    lines = path.read_text().splitlines()
+    values = [f"{i * 2.5}" for i in range(len(lines) - 1)]
+    path.write_text("\n".join([lines[0] + f",{name}"]
+                              + [f"{line},{v}" for line, v in zip(lines[1:], values, strict=True)])
+                    + "\n")
+
+
+def test_a_declared_extra_column_missing_from_its_file_is_named(tmp_path: Path) -> None:
+    _write_csv(tmp_path)
+    _add_customer_column(tmp_path, "data_usage_gb")
+    declared = raw_files.declared_extra_columns({"cx_extra_columns": {"customers": [
+        {"name": "data_usage_gb", "type": "numeric"},
+        {"name": "Payment_Method", "type": "categorical"},
+    ]}})
+    assert declared == {"customers": ("data_usage_gb", "payment_method")}
+    with pytest.raises(RawDataError) as err:
+        check_folder(tmp_path, extra_columns=declared)
+    assert err.value.problems == [
+        f"{tmp_path / 'customers.csv'}: missing column payment_method declared in the var "
+        "cx_extra_columns (raw table crm.customers)"
+    ]
+    assert check_folder(tmp_path, extra_columns={"customers": ("data_usage_gb",)})
+    assert raw_files.declared_extra_columns({}) == {}
+
+
+def test_load_keeps_the_columns_beyond_the_contract(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write_csv(raw, rows_per_table=2)
+    _add_customer_column(raw, "data_usage_gb")
+    database = tmp_path / "wh.duckdb"
+    load_folder(raw, database)
+    con = duckdb.connect(str(database), read_only=True)
+    values = con.execute("select data_usage_gb from raw.customers order by 1").fetchall()
+    con.close()
+    assert [v for (v,) in values] == ["0.0", "2.5"]
