@@ -215,16 +215,13 @@ window_referrals as (
 ),
 
 window_terms as (
-    -- A term's renewal outcome is read only once its grace period is over by the
-    -- retention observation date: counting early-known renewals of terms still in
-    -- grace while their churns are not yet known would bias the rate upwards.
+    -- A term's renewal outcome is read only once it is decided (renewed or churned
+    -- by the observation date); an undecided term counts in neither.
     select
         terms.customer_id,
         count(*) as terms_ending_in_window,
-        sum(case when terms.grace_end_date <= terms.as_of_date then 1 else 0 end) as terms_decided,
-        sum(
-            case when terms.grace_end_date <= terms.as_of_date and terms.is_renewed then 1 else 0 end
-        ) as terms_renewed,
+        sum(case when terms.is_renewed or terms.is_churned then 1 else 0 end) as terms_decided,
+        sum(case when terms.is_renewed then 1 else 0 end) as terms_renewed,
         sum(12 * terms.monthly_fee) as annual_fee_ending
     from terms
     inner join population

@@ -60,7 +60,7 @@ current_terms as (
         plan_name,
         monthly_fee,
         end_date,
-        cancelled_at,
+        notice_date,
         is_churned,
         as_of_date
     from latest_terms
@@ -84,9 +84,13 @@ final as (
             when current_terms.customer_id is null and {{ cx_observed('subscriptions') }}
                 then 'none'
             when current_terms.customer_id is null then null
+            -- churned by notice, but the term it ends still runs and is paid
+            when
+                current_terms.is_churned and current_terms.end_date >= current_terms.as_of_date
+                then 'notice_given'
             when current_terms.is_churned then 'churned'
             when current_terms.end_date < current_terms.as_of_date then 'in_grace'
-            when current_terms.cancelled_at is not null then 'notice_given'
+            when current_terms.notice_date is not null then 'notice_given'
             else 'active'
         end as subscription_status,
         current_terms.plan_name as current_plan_name,

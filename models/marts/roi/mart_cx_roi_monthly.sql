@@ -31,6 +31,10 @@ churned_terms as (
     select * from {{ ref('int_churned_terms_valued') }}
 ),
 
+customer_mrr as (
+    select * from {{ ref('int_customer_mrr_monthly') }}
+),
+
 answers as (
     select
         {{ cx_month('survey_responses.answered_at') }} as month_start_date,
@@ -97,10 +101,29 @@ churn_values as (
         churn_month as month_start_date,
         segment,
         count(distinct customer_id) as churned_customers,
+        sum(fee_revenue_12m) as churned_fee_revenue_12m,
         sum(revenue_12m) as churned_revenue_12m,
+        sum(lost_mrr) as churned_lost_mrr,
         sum(lost_contract_value_12m) as churned_contract_value_12m
     from churned_terms
     group by churn_month, segment
+),
+
+mrr_values as (
+    select
+        customer_mrr.month_start_date,
+        customers.segment,
+        sum(customer_mrr.previous_mrr) as mrr_start,
+        sum(customer_mrr.new_mrr) as mrr_new,
+        sum(customer_mrr.reactivation_mrr) as mrr_reactivation,
+        sum(customer_mrr.expansion_mrr) as mrr_expansion,
+        sum(customer_mrr.contraction_mrr) as mrr_contraction,
+        sum(customer_mrr.churned_mrr) as mrr_churned,
+        sum(customer_mrr.mrr) as mrr_end
+    from customer_mrr
+    inner join customers
+        on customer_mrr.customer_id = customers.customer_id
+    group by customer_mrr.month_start_date, customers.segment
 ),
 
 data_months as (
@@ -109,6 +132,8 @@ data_months as (
     select month_start_date from order_values
     union all
     select month_start_date from churn_values
+    union all
+    select month_start_date from mrr_values
 ),
 
 month_bounds as (
@@ -186,10 +211,21 @@ joined as (
             as all_lines_discount_cost,
         {{ cx_coalesce_observed('churn_values.churned_customers', 'subscriptions') }}
             as churned_customers,
+        {{ cx_coalesce_observed('churn_values.churned_fee_revenue_12m', 'subscriptions') }}
+            as churned_fee_revenue_12m,
         {{ cx_coalesce_observed('churn_values.churned_revenue_12m', 'subscriptions') }}
             as churned_revenue_12m,
+        {{ cx_coalesce_observed('churn_values.churned_lost_mrr', 'subscriptions') }}
+            as churned_lost_mrr,
         {{ cx_coalesce_observed('churn_values.churned_contract_value_12m', 'subscriptions') }}
-            as churned_contract_value_12m
+            as churned_contract_value_12m,
+        {{ cx_coalesce_observed('mrr_values.mrr_start', 'subscriptions') }} as mrr_start,
+        {{ cx_coalesce_observed('mrr_values.mrr_new', 'subscriptions') }} as mrr_new,
+        {{ cx_coalesce_observed('mrr_values.mrr_reactivation', 'subscriptions') }} as mrr_reactivation,
+        {{ cx_coalesce_observed('mrr_values.mrr_expansion', 'subscriptions') }} as mrr_expansion,
+        {{ cx_coalesce_observed('mrr_values.mrr_contraction', 'subscriptions') }} as mrr_contraction,
+        {{ cx_coalesce_observed('mrr_values.mrr_churned', 'subscriptions') }} as mrr_churned,
+        {{ cx_coalesce_observed('mrr_values.mrr_end', 'subscriptions') }} as mrr_end
     from grid
     left join survey_counts
         on
@@ -203,6 +239,10 @@ joined as (
         on
             grid.month_start_date = churn_values.month_start_date
             and grid.segment = churn_values.segment
+    left join mrr_values
+        on
+            grid.month_start_date = mrr_values.month_start_date
+            and grid.segment = mrr_values.segment
 ),
 
 final as (
@@ -265,9 +305,19 @@ final as (
             as all_lines_discount_cost,
         -- churned contract customers, count and money
         cast(joined.churned_customers as {{ dbt.type_bigint() }}) as churned_customers,
+        cast(joined.churned_fee_revenue_12m as decimal(38, 4)) as churned_fee_revenue_12m,
         cast(joined.churned_revenue_12m as decimal(38, 4)) as churned_revenue_12m,
+        cast(joined.churned_lost_mrr as decimal(38, 4)) as churned_lost_mrr,
         cast(joined.churned_contract_value_12m as decimal(38, 4))
             as churned_contract_value_12m,
+        -- monthly recurring revenue and its movement (int_customer_mrr_monthly)
+        cast(joined.mrr_start as decimal(38, 4)) as mrr_start,
+        cast(joined.mrr_new as decimal(38, 4)) as mrr_new,
+        cast(joined.mrr_reactivation as decimal(38, 4)) as mrr_reactivation,
+        cast(joined.mrr_expansion as decimal(38, 4)) as mrr_expansion,
+        cast(joined.mrr_contraction as decimal(38, 4)) as mrr_contraction,
+        cast(joined.mrr_churned as decimal(38, 4)) as mrr_churned,
+        cast(joined.mrr_end as decimal(38, 4)) as mrr_end,
         as_of.as_of_date
     from joined
     cross join as_of
