@@ -10,12 +10,20 @@ for a random number of months), independently of the fitting code.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from cx_value.clv import dag, fit_sbg_durations, kaplan_meier
+from cx_value.clv import (
+    SBGParams,
+    dag,
+    fit_sbg_durations,
+    kaplan_meier,
+    sbg_conditional_survival,
+    sbg_renewal_probability,
+)
 from cx_value.fit_status import FITTED, NOT_ENOUGH_DATA
 
 AS_OF = date(2026, 7, 1)
@@ -189,3 +197,15 @@ def test_kaplan_meier_interval_by_hand() -> None:
     lower, upper = km.interval_at([0, 1, 2, 3])
     np.testing.assert_allclose(lower, [1.0, 0.408691, 0.304585, 0.304585], atol=1e-6)
     np.testing.assert_allclose(upper, [1.0, 0.945873, 0.887148, 0.887148], atol=1e-6)
+
+
+def test_conditional_survival_matches_the_hand_cases() -> None:
+    """The cases the SQL macros are held to (seed sbg_survival_cases)."""
+    cases = pd.read_csv(Path(__file__).resolve().parents[2] / "seeds" / "fixtures"
+                        / "sbg_survival_cases.csv")
+    for row in cases.itertuples():
+        params = SBGParams(alpha=row.alpha, beta=row.beta)
+        assert sbg_renewal_probability(params, row.renewals) == pytest.approx(
+            row.expected_renewal_probability, abs=1e-9), row.case_id
+        assert sbg_conditional_survival(params, row.renewals, row.decisions) == pytest.approx(
+            row.expected_conditional_survival, abs=1e-9), row.case_id

@@ -54,12 +54,13 @@ subscribers as (
         customers.subscription_status,
         customers.current_term_end_date,
         observation.as_of_date,
-        coalesce(retention.monthly_fee, customers.current_monthly_fee) as monthly_fee,
         retention.renewals,
         retention.period_months,
         retention.sbg_alpha,
         retention.sbg_beta,
-        retention.retention_model_status
+        retention.retention_model_status,
+        -- a customer churned by notice is not scored, yet pays until the term ends
+        coalesce(retention.monthly_fee, customers.current_monthly_fee) as monthly_fee
     from customers
     cross join observation
     left join retention

@@ -14,19 +14,8 @@
 {%- set group_columns = cx_retention_group_by() %}
 with
 
-terms_renewed as (
-    select * from {{ ref('int_subscription_terms_renewed') }}
-),
-
 terms as (
-    -- TEMPORARY until the terms model carries term_months
-    select
-        *,
-        greatest(
-            1,
-            round(({{ dbt.datediff('start_date', 'end_date', 'day') }} + 1) / 30.4375)
-        ) as term_months
-    from terms_renewed
+    select * from {{ ref('int_subscription_terms_renewed') }}
 ),
 
 first_churn as (
