@@ -43,16 +43,40 @@ def _fail(problems: list[str]) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+PROFILES = ("demo", "contracts")
+
+
+def _profile_option(value: str) -> str:
+    if value not in PROFILES:
+        raise typer.BadParameter(f"must be one of {', '.join(PROFILES)}")
+    return value
+
+
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the raw tables and _truth/ into.")],
-    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 2000,
+    profile: Annotated[
+        str,
+        typer.Option(
+            callback=_profile_option,
+            help="demo: every raw table of a B2B/B2C business with dirty rows "
+            "(_truth/truth.json). contracts: a telecom/SaaS contract book, customers and "
+            "subscriptions only, no dirty rows, planted per-plan retention "
+            "(_truth/contract_book.json).",
+        ),
+    ] = "demo",
+    customers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Number of customers [default: 2000 demo, 6000 contracts]."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same bytes.")] = 42,
     file_format: Annotated[
         str, typer.Option("--format", callback=_format_option, help="csv or parquet.")
     ] = "parquet",
     dirty_share: Annotated[
-        float, typer.Option(min=0.0, max=0.5, help="Share of extra dirty rows per table.")
+        float,
+        typer.Option(min=0.0, max=0.5,
+                     help="Share of extra dirty rows per table (demo profile only)."),
     ] = 0.02,
     as_of: Annotated[str, typer.Option(help="Last day of the simulated history.")] = "2026-06-30",
     bill_subscriptions: Annotated[
@@ -63,26 +87,46 @@ def generate(
         ),
     ] = False,
 ) -> None:
-    """Generate demo raw data with a planted truth (see _truth/truth.json beside it)."""
-    from cx_value.generate import generate as run_generator
+    """Generate raw data with a planted truth (in _truth/ beside it)."""
+    n = customers if customers is not None else (6000 if profile == "contracts" else 2000)
+    if profile == "contracts":
+        from cx_value.generate.contract_book import ABSENT_TABLES, generate_contract_book
 
-    summary = run_generator(
-        out_dir=out,
-        customers=customers,
-        seed=seed,
-        fmt=file_format,  # type: ignore[arg-type]
-        dirty_share=dirty_share,
-        as_of=date.fromisoformat(as_of),
-        progress=True,
-        bill_subscriptions=bill_subscriptions,
-    )
-    table = RichTable(title=f"Generated {customers:,} customers in {summary.seconds:.1f} s")
+        summary = generate_contract_book(
+            out_dir=out,
+            customers=n,
+            seed=seed,
+            fmt=file_format,  # type: ignore[arg-type]
+            as_of=date.fromisoformat(as_of),
+            bill_subscriptions=bill_subscriptions,
+        )
+        absent = list(ABSENT_TABLES)
+        if not bill_subscriptions:
+            absent += ["orders", "order_lines"]
+        note = f"check and build it with --absent {','.join(absent)}"
+    else:
+        from cx_value.generate import generate as run_generator
+
+        summary = run_generator(
+            out_dir=out,
+            customers=n,
+            seed=seed,
+            fmt=file_format,  # type: ignore[arg-type]
+            dirty_share=dirty_share,
+            as_of=date.fromisoformat(as_of),
+            progress=True,
+            bill_subscriptions=bill_subscriptions,
+        )
+        note = ""
+    table = RichTable(title=f"Generated {n:,} customers in {summary.seconds:.1f} s")
     table.add_column("raw table")
     table.add_column("rows", justify="right")
     for name, rows in summary.rows.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
-    console.print(f"written to {out}")
+    console.print(f"written to {out}; truth in {summary.truth_path}")
+    if note:
+        console.print(note)
 
 
 AbsentOption = Annotated[

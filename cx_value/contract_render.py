@@ -115,7 +115,9 @@ def render_markdown() -> str:
         "The tables cx-value reads, per source system. Every column may arrive as text; "
         "the type is what staging casts it to. A file or table must have every required "
         "column; optional columns may be empty or left out (staging reads a missing one as "
-        "empty); extra columns are ignored. Every table but `customers` may be missing "
+        "empty); extra columns are ignored unless declared in the var `cx_extra_columns` "
+        "(`customers` and `subscriptions` only; see docs/extra_columns.md). Every table "
+        "but `customers` may be missing "
         "from an export altogether when it is declared absent (`--absent` or the var "
         "`cx_absent_tables`); a header-only file is an empty table. Ids are "
         "trimmed and lower-cased, timestamps are converted to UTC (a value without an "
@@ -190,6 +192,13 @@ def render_sql_macro() -> str:
         "{# Tables every export must have; any other may be declared absent. #}",
         "{% macro cx_required_tables() -%}",
         "    {{ return([" + ", ".join(f"'{t}'" for t in REQUIRED_TABLES) + "]) }}",
+        "{%- endmacro %}",
+        "",
+        "{# Columns of the contract holding personal data: never a feature, never carried. #}",
+        "{% macro cx_pii_columns() -%}",
+        "    {{ return([" + ", ".join(
+            f"'{c}'" for c in sorted({c.name for t in TABLES for c in t.columns if c.pii}))
+        + "]) }}",
         "{%- endmacro %}",
         "",
         "{% macro cx_order_types() -%}",

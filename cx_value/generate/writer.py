@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -15,9 +16,14 @@ from cx_value.contract import table as contract_table
 Format = Literal["csv", "parquet"]
 
 
-def text_schema(name: str) -> pa.Schema:
-    """Arrow schema of one raw table: the contract's columns, all strings."""
-    return pa.schema([pa.field(c, pa.string()) for c in contract_table(name).column_names])
+def text_schema(name: str, extra_columns: Sequence[str] = ()) -> pa.Schema:
+    """Arrow schema of one raw table: the contract's columns, then any extra ones, all strings.
+
+    Extra columns are attributes a real export carries beyond the contract (the check
+    reports them as ignored; staging reads only the contract's columns).
+    """
+    return pa.schema([pa.field(c, pa.string())
+                      for c in (*contract_table(name).column_names, *extra_columns)])
 
 
 def dictionary_columns(name: str) -> list[str]:
@@ -32,10 +38,11 @@ def dictionary_columns(name: str) -> list[str]:
 class RawTableWriter:
     """Write one raw table in batches to ``<out_dir>/<name>.<fmt>``."""
 
-    def __init__(self, out_dir: Path, name: str, fmt: Format):
+    def __init__(self, out_dir: Path, name: str, fmt: Format,
+                 extra_columns: Sequence[str] = ()):
         self.name = name
         self.path = out_dir / f"{name}.{fmt}"
-        self.schema = text_schema(name)
+        self.schema = text_schema(name, extra_columns)
         self.rows = 0
         self._fmt = fmt
         if fmt == "parquet":
@@ -77,9 +84,10 @@ class RawTableWriter:
         self.close()
 
 
-def as_table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
-    """Columns of one raw table as an Arrow table in contract order."""
-    schema = text_schema(name)
+def as_table(name: str, columns: dict[str, pa.Array],
+             extra_columns: Sequence[str] = ()) -> pa.Table:
+    """Columns of one raw table as an Arrow table in contract order, extra columns last."""
+    schema = text_schema(name, extra_columns)
     missing = [c for c in schema.names if c not in columns]
     extra = [c for c in columns if c not in schema.names]
     if missing or extra:

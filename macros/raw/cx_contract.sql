@@ -44,6 +44,11 @@
     {{ return(['customers']) }}
 {%- endmacro %}
 
+{# Columns of the contract holding personal data: never a feature, never carried. #}
+{% macro cx_pii_columns() -%}
+    {{ return(['account_name', 'email', 'first_name', 'last_name', 'phone']) }}
+{%- endmacro %}
+
 {% macro cx_order_types() -%}
     {{ return(['order', 'return', 'credit_note', 'contract_billing']) }}
 {%- endmacro %}

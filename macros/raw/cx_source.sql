@@ -11,7 +11,9 @@
     Exactly the contract's columns come out, in its order: an optional column the
     file or table leaves out is read as empty, a missing required one stops the
     model with a message naming the table and the column, extra columns are
-    dropped. A table declared absent (cx_absent_tables) is an empty relation.
+    dropped unless declared in the var cx_extra_columns (customers and subscriptions;
+    macros/staging/cx_extra_columns.sql), which then must be present. A table
+    declared absent (cx_absent_tables) is an empty relation.
 #}
 {% macro cx_source(source_name, table_name) -%}
     {%- set spec = cx_raw_table(table_name) -%}
@@ -22,8 +24,9 @@
     {%- else -%}
         {%- set relation = source(source_name, table_name) -%}
     {%- endif -%}
+    {%- set extras = cx_extra_column_names(table_name) -%}
     {%- if table_name in cx_absent_tables() -%}
-        {{ cx_empty_raw_table(spec) }}
+        {{ cx_empty_raw_table(spec, extras) }}
     {%- else -%}
         {%- if mode == 'files' -%}
             {%- set relation = cx_read_raw_file(
@@ -40,6 +43,20 @@
         {%- for column in spec.required_columns if column not in present -%}
             {%- do missing.append(column) -%}
         {%- endfor -%}
+        {#- a declared extra column is a promise about the export: its absence is an error,
+            not an empty attribute (the demo seeds have none, so declaring one there fails) -#}
+        {%- set missing_extras = [] -%}
+        {%- if execute -%}
+            {%- for column in extras if column not in present -%}
+                {%- do missing_extras.append(column) -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- if missing_extras -%}
+            {{ exceptions.raise_compiler_error(
+                "raw table " ~ source_name ~ "." ~ table_name ~ " (" ~ relation
+                ~ ") has no column " ~ missing_extras | join(', ')
+                ~ ", declared in the var cx_extra_columns") }}
+        {%- endif -%}
         {%- if missing -%}
             {{ exceptions.raise_compiler_error(
                 "raw table " ~ source_name ~ "." ~ table_name ~ " (" ~ relation
@@ -56,6 +73,9 @@
                         cast(null as {{ dbt.type_string() }}) as {{ column }}
                     {%- endif %}
                     {%- if not loop.last %},{% endif %}
+                {%- endfor %}
+                {%- for column in extras %},
+                    {{ column }}
                 {%- endfor %}
             from {{ relation }} as raw_{{ table_name }}
         )
@@ -105,10 +125,10 @@
 {%- endmacro %}
 
 {# An empty relation with the raw table's columns, all text: a table the company does not have. #}
-{% macro cx_empty_raw_table(spec) -%}
+{% macro cx_empty_raw_table(spec, extras=[]) -%}
     (
         select
-            {%- for column in spec.columns %}
+            {%- for column in spec.columns + extras %}
                 cast(null as {{ dbt.type_string() }}) as {{ column }}
                 {%- if not loop.last %},{% endif %}
             {%- endfor %}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -87,6 +88,65 @@ def service_warehouse(tmp_path_factory: pytest.TempPathFactory) -> GeneratedWare
     per channel that medians and shares sit within about 1 % of what was planted."""
     customers = int(os.environ.get("CX_SERVICE_TEST_CUSTOMERS", "100000"))
     return build_generated(tmp_path_factory.mktemp("service"), customers, 8, "+marts.service")
+
+
+CONTRACT_BOOK_CUSTOMERS = 6000
+CONTRACT_BOOK_VARS: dict[str, object] = {
+    # retention per plan; the term length is always part of the group
+    "cx_retention_group_by": ["plan_name"],
+    # the export's own attributes, carried through staging into the churn features
+    "cx_extra_columns": {"customers": [
+        {"name": "payment_method", "type": "categorical", "churn_feature": True},
+        {"name": "data_usage_gb", "type": "numeric", "churn_feature": True},
+    ]},
+}
+"""dbt vars of the contract-book warehouses: what an analyst of such a business sets."""
+
+
+@dataclass(frozen=True)
+class ContractBook:
+    """One generated contract book (`cx-value generate --profile contracts`, with its
+    monthly invoices) built twice: with the invoices and with orders declared absent."""
+
+    raw_dir: Path
+    truth: dict
+    with_invoices: Path
+    without_invoices: Path
+
+
+@pytest.fixture(scope="session")
+def contract_book(tmp_path_factory: pytest.TempPathFactory) -> ContractBook:
+    import json
+
+    from cx_value.generate.contract_book import ABSENT_TABLES
+
+    base = tmp_path_factory.mktemp("contract_book")
+    raw = base / "raw"
+    generated = run_cx_value(
+        ["generate", "--profile", "contracts", "--out", str(raw), "--customers",
+         str(CONTRACT_BOOK_CUSTOMERS), "--seed", "11", "--format", "parquet",
+         "--bill-subscriptions"], {}, base,
+    )
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    # the same export without its invoices: orders and order lines removed and declared
+    # absent, as a company that bills outside its CRM would export it
+    no_invoices = base / "raw_without_invoices"
+    shutil.copytree(raw, no_invoices, ignore=shutil.ignore_patterns("orders.*", "order_lines.*"))
+    databases = {}
+    for name, folder, absent in (
+        ("with_invoices", raw, ABSENT_TABLES),
+        ("without_invoices", no_invoices, (*ABSENT_TABLES, "orders", "order_lines")),
+    ):
+        database = base / f"{name}.duckdb"
+        built = run_cx_value(
+            ["build", "--raw-dir", str(folder), "--absent", ",".join(absent),
+             "--vars", json.dumps(CONTRACT_BOOK_VARS)],
+            {"CX_DUCKDB_PATH": str(database)}, base / name,
+        )
+        assert built.returncode == 0, built.stdout[-5000:]
+        databases[name] = database
+    truth = json.loads((raw / "_truth" / "contract_book.json").read_text())
+    return ContractBook(raw_dir=raw, truth=truth, **databases)
 
 
 def create_revenue_views(

@@ -1,223 +1,197 @@
-"""Churn-risk features and model on generated data with planted renewal drivers."""
+"""The churn model on frames shaped like int_contract_term_features, with planted truth.
+
+Feature values are the warehouse's (held to hand-worked cases by the dbt unit tests of
+int_contract_term_features); here the fit, its one-hot encoding and the backtest are
+checked on terms drawn from a planted logistic model.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from cx_value.churn import (
-    FEATURE_DESCRIPTIONS,
-    FEATURES,
-    Backtest,
-    Timing,
-    backtest,
+    CATEGORICAL,
+    Feature,
     calibration_table,
-    features_from_raw_files,
-    latest_training_end,
-    raw_file_views,
+    design_columns,
+    encode,
+    fit,
+    grouped_cv,
+    honest_backtest,
     risk_band,
-    term_features,
+    score,
+    split_date,
     time_split,
     top_drivers,
-    typed_raw_views,
 )
-from cx_value.generate import generate
+from cx_value.churn.model import LABEL
 
-CUSTOMERS = 40_000
-SEED = 42
-PLANTED_DRIVERS = {"is_detractor_in_term", "has_unresolved_complaint", "web_sessions_drop"}
-
-
-@dataclass(frozen=True)
-class Data:
-    raw_dir: Path
-    history_start: date
-    test_start: date
-    test_end: date
-    features: pd.DataFrame
-    terms: pd.DataFrame
-    result: Backtest
-    test: pd.DataFrame
+START = date(2023, 1, 1)
+PLANTED_INTERCEPT = -1.0
+PLANTED_FEE = 0.8          # log-odds per unit of the standardised fee
+PLANTED_METHOD = {"card": 0.0, "electronic_check": 1.2, "bank_transfer": -0.4}
+METHOD_SHARES = {"card": 0.5, "electronic_check": 0.3, "bank_transfer": 0.2}
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Data:
-    raw_dir = tmp_path_factory.mktemp("churn_raw")
-    generate(raw_dir, customers=CUSTOMERS, seed=SEED, fmt="parquet", dirty_share=0.0)
-    calendar = json.loads((raw_dir / "_truth" / "truth.json").read_text())["calendar"]
-    history_start = date.fromisoformat(calendar["history_start"])
-    test_start = date.fromisoformat(calendar["outcome_window_start"])
-    test_end = date.fromisoformat(calendar["outcome_window_end_exclusive"])
-    features = features_from_raw_files(raw_dir, history_start, test_end)
-    train, test = time_split(features, history_start, latest_training_end(test_start),
-                             test_start, test_end)
-    return Data(
-        raw_dir=raw_dir, history_start=history_start, test_start=test_start,
-        test_end=test_end, features=features,
-        terms=pd.read_parquet(raw_dir / "_truth" / "terms.parquet"),
-        result=backtest(train, test), test=test,
-    )
+def planted_terms(n: int, seed: int = 1, churn_days: int = 720) -> pd.DataFrame:
+    """``n`` terms of ``n // 2`` customers (two terms each) with a standard-normal ``fee``
+    and a ``method``; churn ~ Bernoulli(logistic(planted log-odds)). Outcomes fall
+    uniformly over ``churn_days`` days from START (all on one day when 1); each term is
+    cut off 30 days before its outcome."""
+    rng = np.random.default_rng(seed)
+    fee = rng.normal(size=n)
+    method = rng.choice(list(METHOD_SHARES), size=n, p=list(METHOD_SHARES.values()))
+    log_odds = (PLANTED_INTERCEPT + PLANTED_FEE * fee
+                + np.array([PLANTED_METHOD[m] for m in method]))
+    p = 1.0 / (1.0 + np.exp(-log_odds))
+    outcome = pd.to_datetime(START) + pd.to_timedelta(rng.integers(0, churn_days, size=n), "D")
+    return pd.DataFrame({
+        "subscription_id": [f"s{i}" for i in range(n)],
+        "customer_id": [f"c{i // 2}" for i in range(n)],
+        "end_date": outcome,
+        "outcome_date": outcome,
+        "cutoff_at": outcome - pd.Timedelta(days=30),
+        "fee": fee,
+        "method": method,
+        "planted_p": p,
+        LABEL: (rng.random(n) < p).astype(float),
+    })
 
 
-# ------------------------------------------------------------------ features
+FEATURES = (Feature("fee"), Feature("method", CATEGORICAL))
 
 
-def test_one_row_per_term_with_every_feature(data: Data) -> None:
-    f = data.features
-    assert f["subscription_id"].is_unique
-    assert set(FEATURES) <= set(f.columns)
-    assert set(FEATURE_DESCRIPTIONS) == set(FEATURES)
-    decided = data.terms[data.terms["decided"]]
-    assert set(f["subscription_id"]) == set(decided["subscription_id"])
-    for flag in ("is_detractor_in_term", "has_unresolved_complaint", "is_churned"):
-        assert set(f[flag].unique()) <= {0, 1}
-    assert f["fcr_share"].dropna().between(0, 1).all()
-    assert f["latest_nps"].dropna().between(0, 10).all()
-    assert f["csat_mean"].dropna().between(1, 5).all()
-    assert f["ces_mean"].dropna().between(1, 7).all()
-    assert f["discount_depth"].dropna().between(0, 1).all()
+# ------------------------------------------------------------------ one-hot encoding
 
 
-def test_label_is_the_planted_renewal(data: Data) -> None:
-    m = data.features.merge(data.terms, on="subscription_id", validate="one_to_one")
-    assert (m["is_churned"] == (~m["renewed"]).astype(int)).all()
+def test_one_hot_against_the_most_frequent_category() -> None:
+    train = pd.DataFrame({"m": ["b", "a", "b", None, "c", "b", "a"]})
+    columns, references = design_columns(train, [Feature("m", CATEGORICAL)])
+    assert references == {"m": "b"}  # 3 of 6 known values
+    assert [(c.name, c.category) for c in columns] == [("m=a", "a"), ("m=c", "c")]
+    later = pd.DataFrame({"m": ["a", "b", None, "never_seen"]})
+    x = encode(later, columns)
+    assert x["m=a"].tolist()[:2] == [1.0, 0.0] and x["m=c"].tolist()[:2] == [0.0, 0.0]
+    # unknown: no value, so it contributes nothing; unseen: scored as the reference
+    assert x.iloc[2].isna().all()
+    assert x.iloc[3].tolist() == [0.0, 0.0]
 
 
-def test_features_recover_the_planted_drivers(data: Data) -> None:
-    """The planted flags are measured at the term's end, the features 30 days earlier."""
-    m = data.features.merge(data.terms, on="subscription_id", validate="one_to_one")
-    detractor = m["is_detractor_in_term"].astype(bool)
-    assert not (detractor & ~m["detractor"]).any()  # an answer before the cut-off is in term
-    assert (detractor == m["detractor"]).mean() > 0.97
-    assert (m["has_unresolved_complaint"].astype(bool) == m["unresolved_complaint"]).mean() > 0.98
-    auc_web = roc_auc_score(m["web_activity_fell"], m["web_sessions_drop"])
-    assert auc_web > 0.65
+def test_fit_recovers_the_planted_coefficients() -> None:
+    """40,000 terms: each coefficient per sd of its column, divided by that sd, is the
+    planted log-odds effect within 4 standard errors (the L2 penalty C = 1 is
+    negligible at this size)."""
+    terms = planted_terms(40_000)
+    model = fit(terms, FEATURES)
+    assert model.references == {"method": "card"}
+    sd = model.pipeline.named_steps["scale"].scale_
+    diagnostics = model.diagnostics
+    assert diagnostics is not None and diagnostics.is_identified
+    for i, name in enumerate(model.features):
+        planted = PLANTED_FEE if name == "fee" else PLANTED_METHOD[name.split("=")[1]]
+        per_unit = model.coefficients[i] / sd[i]
+        assert abs(per_unit - planted) < 4 * diagnostics.coefficient_se[i] / sd[i], name
+    assert set(model.features) == {"fee", "method=electronic_check", "method=bank_transfer"}
 
 
-def test_features_use_nothing_after_the_cut_off(data: Data) -> None:
-    """Deleting every row stamped after day D leaves the features of terms cut off by D."""
-    cut = data.test_start
-    cut_ts = f"timestamp '{cut.isoformat()} 00:00:00'"
-    con = duckdb.connect()
-    try:
-        typed = typed_raw_views(con, raw_file_views(con, data.raw_dir))
-        truncated = {
-            "subscriptions": typed["subscriptions"],
-            "survey_responses": f"(select * from {typed['survey_responses']} "
-                                f"where answered_at < {cut_ts})",
-            "tickets": f"(select * replace (case when resolved_at < {cut_ts} then resolved_at "
-                       f"end as resolved_at) from {typed['tickets']} "
-                       f"where opened_at < {cut_ts})",
-            "events": f"(select * from {typed['events']} where event_at < {cut_ts})",
-            "orders": f"(select * from {typed['orders']} where ordered_at < {cut_ts})",
-            "order_lines": typed["order_lines"],
-        }
-        window = (cut - timedelta(days=120), cut + timedelta(days=29))
-        full = term_features(con, typed, *window)
-        short = term_features(con, truncated, *window)
-    finally:
-        con.close()
-    full = full[full["cutoff_at"] <= pd.Timestamp(cut)].reset_index(drop=True)
-    short = short[short["cutoff_at"] <= pd.Timestamp(cut)].reset_index(drop=True)
-    assert len(full) > 500
-    columns = [*FEATURES, "web_sessions_recent", "web_sessions_baseline"]
-    pd.testing.assert_frame_equal(full[columns], short[columns])
+# ------------------------------------------------------------------ backtest
 
 
-# ------------------------------------------------------------------ model
-
-
-def test_time_split_does_not_overlap(data: Data) -> None:
-    r = data.result
-    assert r.train_terms > 3000
-    assert r.test_terms > 6000
-    assert latest_training_end(data.test_start) == data.test_start - timedelta(days=60)
-    with pytest.raises(ValueError):
-        time_split(data.features, data.history_start, data.test_end, data.test_start,
-                   data.test_end)
-
-
-def test_held_out_auc_close_to_the_planted_model(data: Data) -> None:
-    """The planted probabilities are the best any model can do on these terms.
-
-    They know the latent CX band and the drivers at the term's end; the features see
-    only survey answers (the band shows through NPS for 60 %) and stop 30 days earlier.
-    Across seeds the gap is 0.03-0.04.
-    """
-    held_out = data.test.merge(data.terms, on="subscription_id", validate="one_to_one")
-    planted_auc = roc_auc_score(held_out["is_churned"], 1.0 - held_out["renewal_probability"])
-    assert planted_auc > 0.65
-    assert data.result.auc >= planted_auc - 0.05
-    assert data.result.auc > 0.6
-
-
-def test_brier_beats_the_base_rate(data: Data) -> None:
-    r = data.result
-    assert r.brier < r.observed_rate * (1.0 - r.observed_rate) - 0.005
-
-
-def test_calibrated_on_the_held_out_window(data: Data) -> None:
-    r = data.result
-    assert abs(r.mean_predicted - r.observed_rate) < 0.03
-    cal = r.calibration
-    assert len(cal) == 10
-    assert cal["terms"].sum() == r.test_terms
+def test_time_split_when_churn_spreads_over_time() -> None:
+    terms = planted_terms(6_000)
+    result = honest_backtest(terms, FEATURES)
+    assert result.status == "run" and result.method == "time_split" and result.reason is None
+    split = split_date(terms)
+    assert result.split_date == split
+    train, test = time_split(terms, split)
+    assert result.n_train == len(train) and result.n_test == len(test)
+    # nothing learnt from is scored, and nothing learnt was decided after the split
+    assert set(train["subscription_id"]).isdisjoint(test["subscription_id"])
+    assert (pd.to_datetime(train["outcome_date"]) < pd.Timestamp(split)).all()
+    assert (pd.to_datetime(test["cutoff_at"]) >= pd.Timestamp(split)).all()
+    assert len(test) == pytest.approx(0.3 * len(terms), rel=0.05)
+    # ranks nearly as well as the planted probabilities themselves
+    planted_auc = roc_auc_score(test[LABEL], test["planted_p"])
+    assert result.auc is not None and result.auc > planted_auc - 0.02
+    base = result.base_rate
+    assert base == pytest.approx(test[LABEL].mean())
+    assert result.brier is not None and result.brier < base * (1 - base)
+    cal = result.calibration
+    assert cal is not None and len(cal) == 10 and cal["terms"].sum() == len(test)
     assert (cal["mean_predicted"] - cal["observed"]).abs().max() < 0.08
-    assert cal["observed"].iloc[-1] > cal["observed"].iloc[0] + 0.25
 
 
-def test_planted_drivers_rank_first(data: Data) -> None:
-    """The three planted drivers are the strongest churn-raising coefficients.
-
-    The CX band also moves renewal (through the intercept), but only through proxies
-    (latest NPS, CSAT, CES) that overlap with the detractor flag; those take negative
-    or small coefficients. On seven seeds the planted three were always the top three;
-    the assertion allows one proxy among them.
-    """
-    ranking = data.result.drivers
-    positive = ranking[ranking["coefficient"] > 0]
-    assert set(positive["feature"].head(4)) >= PLANTED_DRIVERS
-    assert positive["feature"].iloc[0] in PLANTED_DRIVERS
-
-
-def test_scored_rows_have_probability_band_and_drivers(data: Data) -> None:
-    s = data.result.scored
-    assert s["churn_probability"].between(0, 1).all()
-    assert set(s["risk_band"]) == {"low", "medium", "high"}
-    high = s[s["risk_band"] == "high"]
-    low = s[s["risk_band"] == "low"]
-    assert high["is_churned"].mean() > low["is_churned"].mean() + 0.2
-    assert s["driver_1"].notna().mean() > 0.9
-    assert s["driver_1"].dropna().isin(data.result.model.features).all()
-    # no churn-raising feature at all: no risk above that of the average term
-    average_risk = 1.0 / (1.0 + np.exp(-data.result.model.intercept))
-    assert (s.loc[s["driver_1"].isna(), "churn_probability"] <= average_risk + 1e-12).all()
-    # a term with an unresolved complaint names it among its drivers
-    complained = data.test["has_unresolved_complaint"].to_numpy() == 1
-    named = s[["driver_1", "driver_2", "driver_3"]].eq("has_unresolved_complaint").any(axis=1)
-    assert named[complained].all()
+def test_grouped_cross_validation_when_churn_falls_in_one_window() -> None:
+    """Every outcome on one day: a time split has nothing to learn from, so the terms
+    are cross-validated in folds grouped by customer."""
+    terms = planted_terms(4_000, churn_days=1)
+    result = honest_backtest(terms, FEATURES)
+    assert result.status == "run" and result.method == "grouped_cv"
+    assert result.n_folds == 5 and result.n_test == len(terms)
+    assert result.split_date is None
+    planted_auc = roc_auc_score(terms[LABEL], terms["planted_p"])
+    assert result.auc is not None and result.auc > planted_auc - 0.03
+    assert np.isfinite([result.auc, result.brier, result.base_rate]).all()
 
 
-def test_backtest_is_deterministic(data: Data) -> None:
-    train, test = time_split(data.features, data.history_start,
-                             latest_training_end(data.test_start), data.test_start,
-                             data.test_end)
-    again = backtest(train, test)
-    assert again.auc == data.result.auc
-    assert again.brier == data.result.brier
-    np.testing.assert_array_equal(again.scored["churn_probability"],
-                                  data.result.scored["churn_probability"])
+def test_grouped_folds_keep_a_customer_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model scoring a fold never trained on a customer of that fold."""
+    terms = planted_terms(600, churn_days=1)
+    seen: list[tuple[set[str], set[str]]] = []
+    real_fit = fit
+
+    def recording_fit(train: pd.DataFrame, features: object) -> object:
+        seen.append((set(train["customer_id"]), set()))
+        return real_fit(train, features)  # type: ignore[arg-type]
+
+    import cx_value.churn.model as model_module
+    monkeypatch.setattr(model_module, "fit", recording_fit)
+    p = grouped_cv(terms, FEATURES)
+    assert np.isfinite(p).all()
+    assert len(seen) == 5
+    scored_by_fold = [set(terms["customer_id"]) - trained for trained, _ in seen]
+    # each customer is left out of exactly one training fold
+    counts = pd.Series([c for fold in scored_by_fold for c in fold]).value_counts()
+    assert (counts == 1).all() and len(counts) == terms["customer_id"].nunique()
 
 
-# ------------------------------------------------------------------ pure helpers
+def test_no_backtest_says_why() -> None:
+    terms = planted_terms(20, churn_days=1)  # fewer than 10 churned
+    result = honest_backtest(terms, FEATURES)
+    assert result.status == "not_run" and result.method is None
+    assert result.auc is None and result.brier is None
+    assert result.reason is not None
+    assert result.reason.startswith("no time split: the training window needs at least 10")
+    assert "grouped cross-validation needs at least 10 churned" in result.reason
+    empty = honest_backtest(terms.iloc[0:0], FEATURES)
+    assert empty.status == "not_run" and empty.reason == "no labelled terms"
+
+
+def test_unlabelled_terms_are_never_learnt_or_scored_in_the_backtest() -> None:
+    terms = planted_terms(6_000)
+    open_terms = terms.sample(500, random_state=0).index
+    terms.loc[open_terms, [LABEL, "outcome_date"]] = [np.nan, pd.NaT]
+    result = honest_backtest(terms, FEATURES)
+    assert result.scored is not None
+    assert not set(result.scored["subscription_id"]) & set(terms.loc[open_terms,
+                                                                     "subscription_id"])
+
+
+# ------------------------------------------------------------------ scoring helpers
+
+
+def test_score_names_the_category_that_raises_the_risk() -> None:
+    terms = planted_terms(20_000)
+    model = fit(terms, FEATURES)
+    one = pd.DataFrame({"subscription_id": ["x"], "fee": [0.0],
+                        "method": ["electronic_check"]})
+    scored = score(model, one)
+    assert scored["driver_1"].iloc[0] == "method=electronic_check"
 
 
 def test_risk_band_thresholds() -> None:
@@ -243,8 +217,7 @@ def test_calibration_table_deciles() -> None:
     assert np.isclose(cal["mean_predicted"].mean(), p.mean())
 
 
-def test_timing_is_validated() -> None:
-    with pytest.raises(ValueError):
-        Timing(lead_days=-1)
-    with pytest.raises(ValueError):
-        Timing(web_days=0)
+def test_split_date_holds_out_the_latest_terms() -> None:
+    terms = pd.DataFrame({"cutoff_at": pd.date_range("2024-01-01", periods=10, freq="D")})
+    assert split_date(terms, 0.3) == date(2024, 1, 8)
+    assert split_date(terms, 0.3) - timedelta(days=7) == date(2024, 1, 1)

@@ -26,9 +26,23 @@ def _terms(columns: dict[str, np.ndarray], churned: np.ndarray,
     n = churned.size
     ends = [TRAIN_END - timedelta(days=int(d)) for d in rng.integers(1, 730, size=n)]
     frame = pd.DataFrame({"subscription_id": [f"s{i}" for i in range(n)],
+                          "customer_id": [f"c{i}" for i in range(n)],
                           "end_date": pd.to_datetime(ends), **columns})
+    frame["outcome_date"] = frame["end_date"]
+    frame["cutoff_at"] = frame["end_date"] - pd.Timedelta(days=29)
     frame[LABEL] = churned.astype(float)
     return frame
+
+
+def _catalog(names: tuple[str, ...], unobserved: tuple[str, ...] = ()) -> pd.DataFrame:
+    """churn_feature_catalog of numeric candidates; ``unobserved`` ones lack their source."""
+    return pd.DataFrame({
+        "feature": list(names), "feature_order": range(1, len(names) + 1),
+        "feature_kind": ["numeric"] * len(names),
+        "is_source_observed": [n not in unobserved for n in names],
+        "unavailable_reason": [f"source not observed: {n}" if n in unobserved else None
+                               for n in names],
+    })
 
 
 def test_standard_error_of_a_binary_feature_is_woolfs() -> None:
@@ -104,7 +118,7 @@ def test_collinear_features_are_not_identified() -> None:
 def test_one_class_only_is_not_enough_data() -> None:
     rng = np.random.default_rng(5)
     frame = _terms({"f": rng.normal(size=50)}, np.zeros(50, bool))
-    result = dag.fit_coefficients(frame, TRAIN_END, names=("f", "g"))
+    result = dag.fit_coefficients(frame, _catalog(("f", "g")), TRAIN_END)
     table = result.coefficients
     assert result.model is None
     assert list(table.columns) == list(dag.COEFFICIENT_COLUMNS)
@@ -121,9 +135,10 @@ def test_one_class_only_is_not_enough_data() -> None:
 
 def test_empty_features_are_not_enough_data() -> None:
     empty = pd.DataFrame({"end_date": pd.Series(dtype="datetime64[ns]"),
+                          "outcome_date": pd.Series(dtype="datetime64[ns]"),
                           LABEL: pd.Series(dtype=float), "f": pd.Series(dtype=float)})
     for train_end in (None, TRAIN_END):
-        table = dag.fit_coefficients(empty, train_end, names=("f",)).coefficients
+        table = dag.fit_coefficients(empty, _catalog(("f",)), train_end).coefficients
         assert len(table) == 1 and table["status"].iloc[0] == NOT_ENOUGH_DATA
         assert table["n_train"].iloc[0] == 0
 
@@ -135,7 +150,7 @@ def test_a_fit_that_raises_is_reported_as_failed(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(dag, "fit", broken)
     rng = np.random.default_rng(9)
     frame = _terms({"f": rng.normal(size=60)}, rng.random(60) < 0.5)
-    table = dag.fit_coefficients(frame, TRAIN_END, names=("f",)).coefficients
+    table = dag.fit_coefficients(frame, _catalog(("f",)), TRAIN_END).coefficients
     assert table["status"].tolist() == [FAILED]
     assert table["status_reason"].iloc[0] == "FloatingPointError: overflow in exp"
 
@@ -144,10 +159,30 @@ def test_fitted_table_carries_diagnostics() -> None:
     rng = np.random.default_rng(13)
     x = rng.normal(size=300)
     y = rng.random(300) < 1.0 / (1.0 + np.exp(-x))
-    table = dag.fit_coefficients(_terms({"f": x}, y), TRAIN_END, names=("f",)).coefficients
+    table = dag.fit_coefficients(_terms({"f": x}, y), _catalog(("f",)), TRAIN_END).coefficients
     row = table.iloc[0]
     assert row["status"] == FITTED and row["status_reason"] is None
     assert row["converged"] and row["is_identified"] and row["warning"] is None
     assert row["standard_error"] > 0 and row["intercept_standard_error"] > 0
     assert row["n_train"] == row["n_churned"] + row["n_renewed"] == 300
     assert row["log_likelihood"] < 0
+
+
+def test_candidates_the_fit_cannot_use_are_listed_with_the_reason() -> None:
+    """A feature whose source was not observed, one that never varies and one with no
+    value each get a row with is_used false and why; the used one has its coefficient."""
+    rng = np.random.default_rng(17)
+    x = rng.normal(size=300)
+    y = rng.random(300) < 1.0 / (1.0 + np.exp(-x))
+    frame = _terms({"f": x, "flat": np.ones(300), "empty": np.full(300, np.nan),
+                    "gone": np.full(300, np.nan)}, y)
+    table = dag.fit_coefficients(frame, _catalog(("f", "flat", "empty", "gone"), ("gone",)),
+                                 TRAIN_END).coefficients.set_index("feature")
+    assert table.loc["f", "is_used"] and pd.isna(table.loc["f", "drop_reason"])
+    assert table.loc["flat", "drop_reason"] == (
+        "fewer than 1% of the training terms differ from its most common value")
+    assert table.loc["empty", "drop_reason"] == "no value in the training terms"
+    assert table.loc["gone", "drop_reason"] == "source not observed: gone"
+    assert not table.loc[["flat", "empty", "gone"], "is_used"].any()
+    assert table.loc[["flat", "empty", "gone"], "coefficient"].isna().all()
+    assert (table["status"] == FITTED).all()

@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cx_value.churn.dag import COEFFICIENT_COLUMN_TYPES
-from cx_value.churn.features import FEATURES
+from cx_value.churn.dag import BACKTEST_COLUMN_TYPES, COEFFICIENT_COLUMN_TYPES
 from cx_value.clv import BGNBDParams, bgnbd, dag, simulate_bgnbd
 from cx_value.fit_status import FAILED, FITTED, NOT_ENOUGH_DATA, cast_projection
 
@@ -42,10 +41,17 @@ DURATION_TYPES = {
     "latest_monthly_fee": "decimal(18, 2)",
 }
 OBSERVATION_TYPES = {"as_of_date": "date", "as_of_end_at": "timestamp", "as_of_source": "varchar"}
+# candidate churn features as churn_feature_catalog lists them (macros/churn)
+CHURN_FEATURES = (
+    "is_detractor_in_term", "latest_nps", "csat_mean", "ces_mean", "has_unresolved_complaint",
+    "ticket_count", "fcr_share", "web_sessions_drop", "discount_depth",
+    "tenure_months_at_start", "term_months", "monthly_fee",
+)
 TERM_FEATURE_TYPES = {
     "subscription_id": "varchar", "customer_id": "varchar", "end_date": "date",
-    "cutoff_at": "timestamp", "as_of_date": "date", "is_churned": "integer",
-    **{name: "double" for name in FEATURES},
+    "cutoff_at": "timestamp", "as_of_date": "date", "is_current": "boolean",
+    "outcome_date": "date", "is_churned": "integer",
+    **{name: "double" for name in CHURN_FEATURES},
 }
 
 
@@ -262,6 +268,13 @@ def empty_warehouse() -> duckdb.DuckDBPyConnection:
     _empty_table(con, "int_customer_purchase_histories", HISTORY_TYPES)
     _empty_table(con, "int_customer_contract_durations", DURATION_TYPES)
     _empty_table(con, "int_contract_term_features", TERM_FEATURE_TYPES)
+    # an export without subscriptions: no source of any churn feature was observed
+    con.execute(
+        "create table churn_feature_catalog as select feature, feature_order,"
+        " 'numeric' as feature_kind, false as is_source_observed,"
+        " 'source not observed' as unavailable_reason"
+        " from (select unnest(?) as feature, generate_subscripts(?, 1) as feature_order)",
+        [list(CHURN_FEATURES), list(CHURN_FEATURES)])
     _empty_table(con, "int_observation_date", OBSERVATION_TYPES)
     con.execute("insert into int_observation_date values "
                 "('2026-07-01', '2026-07-02 00:00:00', 'test')")
@@ -294,16 +307,20 @@ def test_python_models_run_on_empty_inputs(empty_warehouse: duckdb.DuckDBPyConne
     assert _run(con, "models/marts/retention/retention_survival_curve.py",
                 "retention_survival_curve").empty
     churn = _run(con, "models/marts/churn/churn_model_coefficients.py",
-                 "churn_model_coefficients",
-                 {"lead_days": "30", "grace_days": "30", "train_end": ""})
-    assert len(churn) == len(FEATURES) and (churn["status"] == NOT_ENOUGH_DATA).all()
+                 "churn_model_coefficients", {"train_end": ""})
+    assert len(churn) == len(CHURN_FEATURES) and (churn["status"] == NOT_ENOUGH_DATA).all()
+    assert (churn["drop_reason"] == "source not observed").all()
+    backtest = _run(con, "models/marts/churn/churn_model_backtest.py", "churn_model_backtest")
+    assert backtest["status"].tolist() == ["not_run"]
+    assert backtest["status_reason"].tolist() == ["no labelled terms"]
     for name, types in (("clv_bgnbd_parameters", dag.PARAMETER_COLUMN_TYPES),
                         ("clv_customer_predictions", dag.CLV_PREDICTION_COLUMN_TYPES),
                         ("retention_sbg_parameters", dag.SBG_PARAMETER_COLUMN_TYPES),
                         ("retention_customer_predictions",
                          dag.RETENTION_PREDICTION_COLUMN_TYPES),
                         ("retention_survival_curve", dag.SURVIVAL_CURVE_COLUMN_TYPES),
-                        ("churn_model_coefficients", COEFFICIENT_COLUMN_TYPES)):
+                        ("churn_model_coefficients", COEFFICIENT_COLUMN_TYPES),
+                        ("churn_model_backtest", BACKTEST_COLUMN_TYPES)):
         declared = {c: t.replace(" ", "").upper() for c, t in types.items()}
         actual = {c: str(t).replace(" ", "").upper()
                   for c, t in zip(con.table(name).columns, con.table(name).types,

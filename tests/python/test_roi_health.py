@@ -204,12 +204,14 @@ def test_monthly_nps_equals_an_independent_computation(
 def test_monthly_churned_customers_equal_an_independent_computation(
     demo_db: duckdb.DuckDBPyConnection,
 ) -> None:
-    """Churned contract customers per month of the grace period's end, recomputed here
-    from the staged subscriptions: a term churns when no term renewing it starts within
-    30 days (cx_churn_grace_days) of its end and those 30 days are over by the last
-    loaded date of the subscriptions (the retention observation date)."""
+    """Churned contract customers per churn month, recomputed here from the staged
+    subscriptions with the default rules: a term is renewed when a term pointing at it
+    starts within 30 days (cx_renewal_gap_days) of its end; one that is not is churned
+    in the month of its notice (cancelled_at, known by the observation date), or else in
+    the month of the day after its end once that day has come (cx_churn_grace_days 0).
+    The observation date is the last loaded date of the subscriptions."""
     terms = demo_db.execute(
-        "select subscription_id, customer_id, end_date, previous_subscription_id, loaded_at"
+        "select subscription_id, customer_id, end_date, cancelled_at, loaded_at"
         " from staging.stg_crm__subscriptions"
     ).fetchall()
     segments = dict(demo_db.execute(
@@ -223,11 +225,15 @@ def test_monthly_churned_customers_equal_an_independent_computation(
     ).fetchall():
         renewal_starts[row[0]].append(row[1])
     expected: Counter[tuple[Any, str]] = Counter()
-    for subscription_id, customer_id, end_date, _, _ in terms:
-        grace_end = end_date + timedelta(days=30)
-        renewed = any(start <= grace_end for start in renewal_starts[subscription_id])
-        if not renewed and grace_end <= as_of:
-            expected[(grace_end.replace(day=1), segments[customer_id])] += 1
+    for subscription_id, customer_id, end_date, cancelled_at, _ in terms:
+        gap_end = end_date + timedelta(days=30)
+        if any(start <= gap_end for start in renewal_starts[subscription_id]):
+            continue
+        notice = cancelled_at.date() if cancelled_at is not None else None
+        if notice is not None and notice <= as_of:
+            expected[(notice.replace(day=1), segments[customer_id])] += 1
+        elif end_date + timedelta(days=1) <= as_of:
+            expected[((end_date + timedelta(days=1)).replace(day=1), segments[customer_id])] += 1
     rows = demo_db.execute(
         "select month_start_date, segment, churned_customers from marts.mart_cx_roi_monthly"
         " where churned_customers > 0"

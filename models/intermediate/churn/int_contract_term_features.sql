@@ -1,20 +1,42 @@
 {#
-    Churn features of B2B contract terms, one row per term whose cut-off has
-    passed by the observation date: the feature SQL of cx_value.churn.features
-    over the staging models. Cut-off = end_date + 1 day - lead_days; every feature
-    reads only rows stamped before it. The label is null until end_date +
-    grace_days has passed, since a renewal may still start.
+    Churn features of contract terms, one row per known term (int_subscription_terms_renewed):
+    the only definition of the churn model's inputs. The Python fit and backtest read
+    this table, and fct_contract_churn_risk scores its current terms.
+    Cut-off = end_date + 1 day - lead days, never before the term's start (a monthly
+    term is shorter than the lead) and never after the end of the observation date (a
+    current term is scored with what is known now); every feature reads only rows
+    stamped before it. The label is the terms model's: 1 churned, 0 renewed, NULL
+    while neither. A built-in feature whose raw table was not observed is NULL, not 0
+    (churn_feature_catalog says why); extra columns declared as churn features
+    (cx_extra_columns) follow the built-in ones.
 #}
 {{ config(materialized='table') }}
 {%- set lead_days = var('cx_churn_lead_days', 30) | int -%}
-{%- set grace_days = var('cx_churn_grace_days', 30) | int -%}
+{%- set session_timeout_minutes = var('cx_session_timeout_minutes', 30) | int -%}
 {%- set web_days = 91 -%}
 {%- set web_baseline_days = 273 -%}
+{%- set customer_extras = [] -%}
+{%- set subscription_extras = [] -%}
+{%- for feature in cx_churn_features() if feature.origin == 'cx_extra_columns' -%}
+    {%- if feature.sources[0] == 'customers' -%}
+        {%- do customer_extras.append(feature.name) -%}
+    {%- else -%}
+        {%- do subscription_extras.append(feature.name) -%}
+    {%- endif -%}
+{%- endfor -%}
 
 with
 
+terms as (
+    select * from {{ ref('int_subscription_terms_renewed') }}
+),
+
 subscriptions as (
     select * from {{ ref('stg_crm__subscriptions') }}
+),
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
 ),
 
 tickets as (
@@ -37,48 +59,30 @@ order_lines as (
     select * from {{ ref('stg_crm__order_lines') }}
 ),
 
-observation as (
-    select as_of_date from {{ ref('int_observation_date') }}
-),
-
-numbered_terms as (
+scored_terms as (
     select
         subscription_id,
         customer_id,
         start_date,
         end_date,
+        term_months,
+        tenure_months_at_start,
         monthly_fee,
-        previous_subscription_id,
+        as_of_date,
+        is_current,
+        is_churned,
+        is_renewed,
+        churn_date,
         cast(start_date as timestamp) as term_start_at,
-        {{ dbt.dateadd('day', 1 - lead_days, 'cast(end_date as timestamp)') }} as cutoff_at,
-        row_number() over (
-            partition by customer_id
-            order by start_date, subscription_id
-        ) as term_number
-    from subscriptions
-),
-
-scored_terms as (
-    select
-        numbered_terms.*,
-        observation.as_of_date
-    from numbered_terms
-    cross join observation
-    -- Only terms whose features are complete: every row read lies on or before the observation date.
-    where numbered_terms.cutoff_at <= {{ dbt.dateadd('day', 1, 'cast(observation.as_of_date as timestamp)') }}
-),
-
-renewals as (
-    select
-        scored_terms.subscription_id,
-        1 as is_renewed
-    from scored_terms
-    inner join subscriptions as next_terms
-        on scored_terms.subscription_id = next_terms.previous_subscription_id
-    where
-        cast(next_terms.start_date as timestamp)
-        <= {{ dbt.dateadd('day', grace_days, 'cast(scored_terms.end_date as timestamp)') }}
-    group by scored_terms.subscription_id
+        -- the lead before the end, but inside the term and not past what is known
+        greatest(
+            cast(start_date as timestamp),
+            least(
+                {{ dbt.dateadd('day', 1 - lead_days, 'cast(end_date as timestamp)') }},
+                {{ dbt.dateadd('day', 1, 'cast(as_of_date as timestamp)') }}
+            )
+        ) as cutoff_at
+    from terms
 ),
 
 answers_before_cutoff as (
@@ -214,7 +218,7 @@ sessions as (
     from customer_events
     where
         previous_event_at is null
-        or event_at >= {{ dbt.dateadd('minute', 30, 'previous_event_at') }}
+        or event_at >= {{ dbt.dateadd('minute', session_timeout_minutes, 'previous_event_at') }}
 ),
 
 web_features as (
@@ -275,27 +279,44 @@ final as (
         scored_terms.end_date,
         scored_terms.cutoff_at,
         scored_terms.as_of_date,
-        coalesce(survey_features.is_detractor_in_term, 0) as is_detractor_in_term,
+        scored_terms.is_current,
+        case
+            when scored_terms.is_churned then scored_terms.churn_date
+            when scored_terms.is_renewed then scored_terms.end_date
+        end as outcome_date,
+        {{ cx_coalesce_observed('survey_features.is_detractor_in_term', 'survey_responses') }}
+            as is_detractor_in_term,
         latest_nps.latest_nps,
         survey_features.csat_mean,
         survey_features.ces_mean,
-        coalesce(ticket_features.has_unresolved_complaint, 0) as has_unresolved_complaint,
-        coalesce(ticket_features.ticket_count, 0) as ticket_count,
+        {{ cx_coalesce_observed('ticket_features.has_unresolved_complaint', 'tickets') }}
+            as has_unresolved_complaint,
+        {{ cx_coalesce_observed('ticket_features.ticket_count', 'tickets') }} as ticket_count,
         ticket_features.fcr_share,
-        coalesce(web_features.web_sessions_recent, 0) as web_sessions_recent,
-        coalesce(web_features.web_sessions_baseline, 0) as web_sessions_baseline,
-        ln(
-            (coalesce(web_features.web_sessions_baseline, 0) * {{ web_days / web_baseline_days }} + 1.0)
-            / (coalesce(web_features.web_sessions_recent, 0) + 1.0)
-        ) as web_sessions_drop,
-        discount_features.discount_depth,
-        scored_terms.term_number,
-        {{ cx_as_double('scored_terms.monthly_fee') }} as monthly_fee,
+        {{ cx_coalesce_observed('web_features.web_sessions_recent', 'events') }}
+            as web_sessions_recent,
+        {{ cx_coalesce_observed('web_features.web_sessions_baseline', 'events') }}
+            as web_sessions_baseline,
         case
-            when
-                {{ dbt.dateadd('day', grace_days, 'cast(scored_terms.end_date as timestamp)') }}
-                <= cast(scored_terms.as_of_date as timestamp)
-                then 1 - coalesce(renewals.is_renewed, 0)
+            when {{ cx_observed('events') }}
+                then ln(
+                    (coalesce(web_features.web_sessions_baseline, 0) * {{ web_days / web_baseline_days }} + 1.0)
+                    / (coalesce(web_features.web_sessions_recent, 0) + 1.0)
+                )
+        end as web_sessions_drop,
+        discount_features.discount_depth,
+        scored_terms.tenure_months_at_start,
+        scored_terms.term_months,
+        {{ cx_as_double('scored_terms.monthly_fee') }} as monthly_fee,
+        {%- for name in customer_extras %}
+        customers.{{ name }},
+        {%- endfor %}
+        {%- for name in subscription_extras %}
+        subscriptions.{{ name }},
+        {%- endfor %}
+        case
+            when scored_terms.is_churned then 1
+            when scored_terms.is_renewed then 0
         end as is_churned
     from scored_terms
     left join survey_features
@@ -308,8 +329,10 @@ final as (
         on scored_terms.subscription_id = web_features.subscription_id
     left join discount_features
         on scored_terms.subscription_id = discount_features.subscription_id
-    left join renewals
-        on scored_terms.subscription_id = renewals.subscription_id
+    left join customers
+        on scored_terms.customer_id = customers.customer_id
+    left join subscriptions
+        on scored_terms.subscription_id = subscriptions.subscription_id
 )
 
 select * from final

@@ -1,17 +1,17 @@
 {#
-    Churn risk of the contract terms whose label is still open: scored in SQL from
-    churn_model_coefficients, the closed form of the fitted logistic pipeline:
+    Churn risk of every current contract term (int_subscription_terms_renewed.is_current:
+    the customer's latest term, neither renewed nor churned), one row each, scored in SQL
+    from churn_model_coefficients, the closed form of the fitted logistic pipeline:
     p = 1 / (1 + exp(-(intercept + sum(coefficient * (x - mean) / sd)))), a
-    missing x contributing nothing (the pipeline imputes the training mean).
-    Drivers are the features with the largest positive contributions. When the model is
+    missing x contributing nothing (the pipeline imputes the training mean). A
+    categorical feature has one coefficient per category: x is 1 for the term's
+    category, 0 for another and NULL when the category is unknown, so a category the
+    fit never saw scores as the reference category.
+    Drivers are the columns with the largest positive contributions. When the model is
     not fitted its coefficients are NULL, so probability, band and drivers are NULL; every
     row carries the model's status, identification flag and warning.
 #}
-{%- set features = [
-    'is_detractor_in_term', 'latest_nps', 'csat_mean', 'ces_mean',
-    'has_unresolved_complaint', 'ticket_count', 'fcr_share', 'web_sessions_drop',
-    'discount_depth', 'term_number', 'monthly_fee',
-] -%}
+{%- set features = cx_churn_features() %}
 
 with
 
@@ -26,15 +26,21 @@ coefficients as (
 open_terms as (
     select *
     from term_features
-    where is_churned is null
+    where is_current
 ),
 
 feature_values as (
     {%- for feature in features %}
         select
             subscription_id,
-            '{{ feature }}' as feature,
-            {{ cx_as_double(feature) }} as feature_value
+            '{{ feature.name }}' as source_feature,
+            {%- if feature.type == 'numeric' %}
+                {{ cx_as_double(feature.name) }} as numeric_value,
+                cast(null as {{ dbt.type_string() }}) as category_value
+            {%- else %}
+                cast(null as {{ dbt.type_float() }}) as numeric_value,
+                cast({{ feature.name }} as {{ dbt.type_string() }}) as category_value
+            {%- endif %}
         from open_terms
         {%- if not loop.last %}
             union all
@@ -42,17 +48,33 @@ feature_values as (
     {%- endfor %}
 ),
 
+used_coefficients as (
+    select *
+    from coefficients
+    where is_used
+),
+
 contributions as (
     select
         feature_values.subscription_id,
-        coefficients.feature,
-        coefficients.feature_order,
-        coefficients.coefficient
-        * coalesce((feature_values.feature_value - coefficients.mean) / coefficients.sd, 0.0)
-            as contribution
+        used_coefficients.feature,
+        used_coefficients.feature_order,
+        used_coefficients.coefficient
+        * coalesce(
+            (
+                case
+                    when used_coefficients.category is null then feature_values.numeric_value
+                    when feature_values.category_value is null then null
+                    when feature_values.category_value = used_coefficients.category then 1.0
+                    else 0.0
+                end
+                - used_coefficients.mean
+            ) / used_coefficients.sd,
+            0.0
+        ) as contribution
     from feature_values
-    inner join coefficients
-        on feature_values.feature = coefficients.feature
+    inner join used_coefficients
+        on feature_values.source_feature = used_coefficients.source_feature
 ),
 
 log_odds as (
@@ -112,7 +134,8 @@ probabilities as (
 ),
 
 final as (
-    select
+    -- columns in the order of the enforced contract, not by kind
+    select  -- noqa: ST06
         open_terms.subscription_id,
         open_terms.customer_id,
         open_terms.end_date,
@@ -126,7 +149,7 @@ final as (
         top_drivers.top_driver_1,
         top_drivers.top_driver_2,
         top_drivers.top_driver_3,
-        {{ dbt.dateadd('day', 1, 'cast(open_terms.as_of_date as timestamp)') }} as scored_at,
+        cast(open_terms.as_of_date as date) as scored_at,
         model_status.churn_model_status,
         model_status.is_churn_model_identified,
         model_status.churn_model_warning

@@ -15,6 +15,7 @@ final as (
         owner_id,
         created_at,
         loaded_at
+    {{ cx_select_extra_columns('customers') }}
     from base
     where
         reject_reason is null

@@ -15,6 +15,7 @@ final as (
         cancelled_at,
         previous_subscription_id,
         loaded_at
+    {{ cx_select_extra_columns('subscriptions') }}
     from base
     where
         reject_reason is null

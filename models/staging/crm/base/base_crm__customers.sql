@@ -1,7 +1,7 @@
 {%- set raw_columns = [
     'customer_id', 'account_name', 'customer_type', 'segment', 'country',
     'acquisition_channel', 'owner_id', 'created_at', 'loaded_at',
-] -%}
+] + cx_extra_column_names('customers') -%}
 
 with
 
@@ -25,6 +25,7 @@ parsed as (
         {{ cx_text('created_at') }} as created_at_text,
         {{ cx_timestamp('loaded_at') }} as loaded_at,
         {{ cx_text('loaded_at') }} as loaded_at_text
+    {{ cx_parse_extra_columns('customers') }}
     from source
 ),
 
@@ -39,6 +40,7 @@ validated as (
                 or created_at_text is null
                 or loaded_at_text is null
                 then 'missing_required'
+            when {{ cx_invalid_extra_number('customers') }} then 'invalid_number'
             when {{ cx_invalid('created_at') }} or {{ cx_invalid('loaded_at') }}
                 then 'invalid_timestamp'
             when customer_type not in ('b2b', 'b2c') then 'invalid_value'

@@ -1,7 +1,7 @@
 {%- set raw_columns = [
     'subscription_id', 'customer_id', 'plan', 'start_date', 'end_date',
     'monthly_fee', 'cancelled_at', 'previous_subscription_id', 'currency', 'loaded_at',
-] -%}
+] + cx_extra_column_names('subscriptions') -%}
 
 with
 
@@ -33,6 +33,7 @@ parsed as (
         upper({{ cx_text('currency') }}) as currency_code,
         {{ cx_timestamp('loaded_at') }} as loaded_at,
         {{ cx_text('loaded_at') }} as loaded_at_text
+    {{ cx_parse_extra_columns('subscriptions') }}
     from source
 ),
 
@@ -48,7 +49,10 @@ validated as (
                 or parsed.monthly_fee_text is null
                 or parsed.loaded_at_text is null
                 then 'missing_required'
-            when {{ cx_invalid('parsed.monthly_fee') }} then 'invalid_number'
+            when
+                {{ cx_invalid('parsed.monthly_fee') }}
+                or {{ cx_invalid_extra_number('subscriptions', 'parsed.') }}
+                then 'invalid_number'
             when
                 {{ cx_invalid('parsed.start_date') }}
                 or {{ cx_invalid('parsed.end_date') }}
