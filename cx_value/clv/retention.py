@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import betaln, digamma, hyp2f1
+from scipy.stats import norm
 
 from cx_value.clv._numerics import (
     ParameterGroup,
@@ -283,6 +284,23 @@ def sbg_renewal_probability(params: SBGParams, renewals: ArrayLike) -> np.ndarra
     return sbg_retention_rate(params, np.asarray(renewals, dtype=float) + 1.0)
 
 
+def sbg_conditional_survival(params: SBGParams, renewals: ArrayLike,
+                             decisions: ArrayLike) -> np.ndarray:
+    """S(n + j) / S(n): P(still a customer after j more renewal decisions | n passed).
+
+    The product of the next j renewal probabilities r_{n+1} ... r_{n+j}, with n =
+    ``renewals`` and j = ``decisions`` (1 for j = 0). A month paid only if the customer
+    renews j more times is paid with this probability. Closed form
+    B(alpha, beta + n + j) / B(alpha, beta + n).
+    """
+    n = np.asarray(renewals, dtype=float)
+    j = np.asarray(decisions, dtype=float)
+    if np.any(n < 0) or np.any(j < 0):
+        raise ValueError("renewals and decisions must be non-negative")
+    a, b = params.alpha, params.beta
+    return np.exp(betaln(a, b + n + j) - betaln(a, b + n))
+
+
 def sbg_discounted_expected_residual_lifetime(params: SBGParams, renewals: ArrayLike,
                                               discount: ArrayLike) -> np.ndarray:
     """DERL: discounted expected number of payments still to come (Fader & Hardie 2010).
@@ -367,6 +385,34 @@ class KaplanMeier:
         t = np.asarray(t, dtype=float)
         i = np.searchsorted(self.times, t, side="right")
         return np.concatenate(([1.0], self.survival))[i]
+
+    def confidence_interval(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise (lower, upper) bounds of S(t) at :attr:`times`, log-log transformed.
+
+        The interval is built for log(-log S(t)), whose Greenwood variance is
+        sum d_i / (n_i (n_i - d_i)) / (log S(t))^2, and mapped back:
+        S(t)^exp(+z·se) and S(t)^exp(-z·se) (Kalbfleisch & Prentice 2002, the
+        "exponential Greenwood" interval; lifelines' default). Unlike the plain
+        S ± z·se interval it stays inside [0, 1]. Where S(t) = 1 (no churn yet) or
+        S(t) = 0 the transform is undefined and both bounds equal S(t).
+        """
+        z = float(norm.ppf(0.5 + level / 2.0))
+        s = self.survival
+        with np.errstate(divide="ignore", invalid="ignore"):
+            greenwood = (self.se / s) ** 2
+            se_loglog = np.sqrt(greenwood) / np.abs(np.log(s))
+            lower = s ** np.exp(z * se_loglog)
+            upper = s ** np.exp(-z * se_loglog)
+        degenerate = (s >= 1.0) | (s <= 0.0) | ~np.isfinite(se_loglog)
+        return np.where(degenerate, s, lower), np.where(degenerate, s, upper)
+
+    def interval_at(self, t: ArrayLike,
+                    level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """The bounds of :meth:`confidence_interval` as step functions of t, like :meth:`at`."""
+        t = np.asarray(t, dtype=float)
+        i = np.searchsorted(self.times, t, side="right")
+        lower, upper = self.confidence_interval(level)
+        return (np.concatenate(([1.0], lower))[i], np.concatenate(([1.0], upper))[i])
 
 
 def kaplan_meier(durations: ArrayLike, churned: ArrayLike,

@@ -19,6 +19,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from cx_value.clv import SBGParams, sbg_survival
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,9 +84,11 @@ def _expected_referrals(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
 def _clv_12m(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """12-month CLV per customer: one-off BG/NBD CLV plus the contract's expected fees.
 
-    A month k = 1..12 after the retention observation date is paid for sure while the
-    current term runs (it starts before the term's end), afterwards with the sBG
-    next-renewal probability, or not at all after notice; discounted by (1 + d)^k.
+    A month k = 1..12 after the observation date is paid for sure while the current term
+    runs (it starts before the term's end); after notice nothing is paid after the end;
+    otherwise it is paid if the customer renews at every decision up to it, with the sBG
+    survival S(n + j) / S(n) of the customer's retention group (j: one decision at the
+    term's end, then one per period); discounted by (1 + d)^k.
     """
     clv: Counter[str] = Counter()
     for customer_id, value in con.execute(
@@ -92,19 +96,27 @@ def _clv_12m(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     ).fetchall():
         clv[customer_id] += value
     rows = con.execute(
-        """select r.customer_id, r.as_of_date, r.monthly_fee, r.renewal_probability,
+        """select c.customer_id, o.as_of_date, coalesce(r.monthly_fee, c.current_monthly_fee),
+                  r.renewals, r.period_months, r.sbg_alpha, r.sbg_beta,
                   c.subscription_status, c.current_term_end_date
-           from marts.fct_customer_retention as r
-           inner join marts.dim_customers as c on r.customer_id = c.customer_id"""
+           from marts.dim_customers as c
+           cross join intermediate.int_observation_date as o
+           left join marts.fct_customer_retention as r on r.customer_id = c.customer_id
+           where c.subscription_status in ('active', 'notice_given', 'in_grace')"""
     ).fetchall()
-    for customer_id, as_of, fee, renewal, status, term_end in rows:
+    for customer_id, as_of, fee, renewals, period, alpha, beta, status, term_end in rows:
+        contracted = 0
         for k in range(1, HORIZON_MONTHS + 1):
             if status in ("active", "notice_given") and _add_months(as_of, k - 1) < term_end:
                 paid = 1.0
+                contracted += 1
             elif status == "notice_given":
                 paid = 0.0
             else:
-                paid = renewal
+                decisions = 1 + (k - 1 - contracted) // period
+                params = SBGParams(alpha=alpha, beta=beta)
+                paid = float(sbg_survival(params, renewals + decisions)
+                             / sbg_survival(params, renewals))
             clv[customer_id] += float(fee) * paid / (1 + MONTHLY_DISCOUNT_RATE) ** k
     return clv
 

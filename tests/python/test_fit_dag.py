@@ -34,9 +34,11 @@ HISTORY_TYPES = {
     "t_weeks": "double", "monetary_value": "double",
 }
 DURATION_TYPES = {
-    "customer_id": "varchar", "first_start_date": "date", "as_of_date": "date",
-    "terms_known": "bigint", "renewals": "bigint", "duration_terms": "bigint",
-    "is_churned": "boolean", "is_censored": "boolean", "latest_monthly_fee": "decimal(18, 2)",
+    "customer_id": "varchar", "retention_group": "varchar", "period_months": "bigint",
+    "first_start_date": "date", "as_of_date": "date", "terms_known": "bigint",
+    "terms_renewed": "bigint", "lifetime_months": "bigint", "renewals": "bigint",
+    "duration_periods": "bigint", "is_churned": "boolean", "is_censored": "boolean",
+    "latest_monthly_fee": "decimal(18, 2)",
 }
 OBSERVATION_TYPES = {"as_of_date": "date", "as_of_end_at": "timestamp", "as_of_source": "varchar"}
 # candidate churn features as churn_feature_catalog lists them (macros/churn)
@@ -175,9 +177,9 @@ def test_a_fit_that_raises_is_reported_as_failed(monkeypatch: pytest.MonkeyPatch
 def _durations(durations: list[int], churned: list[bool]) -> pd.DataFrame:
     n = len(durations)
     return pd.DataFrame({
-        "customer_id": [f"s{i}" for i in range(n)], "duration_terms": durations,
-        "is_churned": churned, "renewals": [d - int(c) for d, c in zip(durations, churned,
-                                                                        strict=True)],
+        "customer_id": [f"s{i}" for i in range(n)], "retention_group": "term_months=12",
+        "period_months": 12, "duration_periods": durations, "is_churned": churned,
+        "renewals": [d - int(c) for d, c in zip(durations, churned, strict=True)],
     })
 
 
@@ -189,7 +191,9 @@ DEMO_DURATIONS = _durations([0] * 57 + [1] * 78 + [1] * 108 + [2] * 35 + [2] * 2
 def test_sbg_on_the_demo_outcomes_is_fitted_but_not_identified() -> None:
     table = dag.sbg_parameter_table(DEMO_DURATIONS, AS_OF)
     assert table["model"].tolist() == ["sbg", "sbg"]
+    assert (table["retention_group"] == "term_months=12").all()
     assert (table["status"] == FITTED).all() and (table["n_customers"] == 244).all()
+    assert (table["fit_scope"] == "group").all() and not table["is_pooled_fallback"].any()
     assert not table["is_identified"].any()
     predictions = dag.retention_prediction_table(DEMO_DURATIONS, table, 0.10)
     assert len(predictions) == 57 + 78 + 35 and predictions.notna().all().all()
@@ -202,7 +206,8 @@ def test_sbg_without_churn_or_data_is_not_enough_data() -> None:
     no_churn = _durations([1, 2] * 20, [False] * 40)
     for frame, n in ((no_churn, 40), (no_churn.iloc[:0], 0)):
         table = dag.sbg_parameter_table(frame, AS_OF)
-        assert (table["status"] == NOT_ENOUGH_DATA).all()
+        assert len(table) == 2 and (table["status"] == NOT_ENOUGH_DATA).all()
+        assert table["fit_scope"].isna().all() and not table["is_pooled_fallback"].any()
         assert (table["n_customers"] == n).all() and table["estimate"].isna().all()
         predictions = dag.retention_prediction_table(frame, table, 0.10)
         assert len(predictions) == len(frame)
@@ -213,7 +218,8 @@ def test_sbg_without_churn_or_data_is_not_enough_data() -> None:
     empty_curve = dag.survival_curve_table(no_churn.iloc[:0], table)
     assert empty_curve.empty
     typed = _typed(empty_curve, dag.SURVIVAL_CURVE_COLUMN_TYPES)
-    assert [str(t) for t in typed.types] == ["BIGINT"] * 4 + ["DOUBLE"] * 3
+    assert [str(t) for t in typed.types] == (["VARCHAR"] + ["BIGINT"] * 6 + ["DOUBLE"] * 5
+                                             + ["BOOLEAN"])
 
 
 # ------------------------------------------------------------------ the dbt Python models
@@ -297,7 +303,7 @@ def test_python_models_run_on_empty_inputs(empty_warehouse: duckdb.DuckDBPyConne
                "retention_sbg_parameters")
     assert len(sbg) == 2 and (sbg["status"] == NOT_ENOUGH_DATA).all()
     assert _run(con, "models/marts/retention/retention_customer_predictions.py",
-                "retention_customer_predictions", {"period_discount_rate": "0.1"}).empty
+                "retention_customer_predictions", {"annual_discount_rate": "0.1"}).empty
     assert _run(con, "models/marts/retention/retention_survival_curve.py",
                 "retention_survival_curve").empty
     churn = _run(con, "models/marts/churn/churn_model_coefficients.py",
@@ -309,7 +315,7 @@ def test_python_models_run_on_empty_inputs(empty_warehouse: duckdb.DuckDBPyConne
     assert backtest["status_reason"].tolist() == ["no labelled terms"]
     for name, types in (("clv_bgnbd_parameters", dag.PARAMETER_COLUMN_TYPES),
                         ("clv_customer_predictions", dag.CLV_PREDICTION_COLUMN_TYPES),
-                        ("retention_sbg_parameters", dag.PARAMETER_COLUMN_TYPES),
+                        ("retention_sbg_parameters", dag.SBG_PARAMETER_COLUMN_TYPES),
                         ("retention_customer_predictions",
                          dag.RETENTION_PREDICTION_COLUMN_TYPES),
                         ("retention_survival_curve", dag.SURVIVAL_CURVE_COLUMN_TYPES),

@@ -50,7 +50,8 @@ def test_a_warning_travels_to_every_score_it_concerns(
 ) -> None:
     """The demo's sBG is fitted but not identified (two renewal periods cannot tell
     whether churn rates differ between customers; DECISIONLOG): its warning is on every
-    health row scored with the sBG renewal probability."""
+    health row that carries an sBG renewal probability (now that the churn model scores
+    every current term, those rows have a churn probability too)."""
     diagnostics = dict(demo_db.execute(
         "select model, warning from marts.mart_model_diagnostics"
     ).fetchall())
@@ -62,7 +63,7 @@ def test_a_warning_travels_to_every_score_it_concerns(
             count(*) filter (where contains(health.model_warnings, ?)),
             count(*)
         from marts.mart_customer_health as health
-        where health.renewal_probability is not null and health.churn_probability is null
+        where health.renewal_probability is not null
         """,
         [retention_warning],
     ).fetchall()

@@ -4,16 +4,22 @@
     customer of dim_customers, so that CLV and CRV read one definition.
 
     One-off buyers: expected_clv_12m of fct_customer_clv (BG/NBD + Gamma-Gamma).
-    Subscribers: the contractual side on the same horizon and discount rate. A month
-    still inside the current term is paid for sure (it is contracted); a month after
-    the term's end is paid with the sBG next-renewal probability of
-    fct_customer_retention, or not at all when notice was given. DERL is not used
-    because it runs over the whole remaining lifetime, which would put subscribers
-    on a different horizon from one-off buyers. Each row carries the status of the
-    fitted models behind its values (null when the customer is not scored by a model).
-    A part is 0 for a customer it does not apply to only where its source was
-    exported, and null where the model could not value it; clv_12m is the sum of the
-    parts that exist, null when a part that exists is unknown.
+    Subscribers (active, notice given or in grace in dim_customers): the contractual
+    side on the same horizon and discount rate, compounding survival month by month. A
+    month still inside the current term is paid for sure (it is contracted); after
+    notice nothing is paid after the term's end; otherwise a month after the end is
+    paid if the customer renews at every decision up to it: with S(n + j) / S(n) of
+    the customer's retention group (fct_customer_retention), n the renewal decisions
+    passed so far and j those between now and the month (one at the term's end, then
+    one per period of the group's term length). Paying every later month with the
+    one-step renewal probability would ignore that a month-to-month customer must renew
+    eleven times to pay in month 12. DERL is not used because it runs over the whole
+    remaining lifetime, which would put subscribers on a different horizon from one-off
+    buyers. Each row carries the status of the fitted models behind its values (null
+    when the customer is not scored by a model). A part is 0 for a customer it does not
+    apply to only where its source was exported, and null where the model could not
+    value it; clv_12m is the sum of the parts that exist, null when a part that exists
+    is unknown.
 #}
 with
 
@@ -29,6 +35,10 @@ retention as (
     select * from {{ ref('fct_customer_retention') }}
 ),
 
+observation as (
+    select as_of_date from {{ ref('int_observation_date') }}
+),
+
 -- months 1..12, the horizon of clv_customer_predictions (fixed there, so not a var
 -- here); generated in Jinja because engines spell series functions differently
 horizon_months as (
@@ -38,25 +48,74 @@ horizon_months as (
     {%- endfor %}
 ),
 
+subscribers as (
+    select
+        customers.customer_id,
+        customers.subscription_status,
+        customers.current_term_end_date,
+        observation.as_of_date,
+        retention.renewals,
+        retention.period_months,
+        retention.sbg_alpha,
+        retention.sbg_beta,
+        retention.retention_model_status,
+        -- a customer churned by notice is not scored, yet pays until the term ends
+        coalesce(retention.monthly_fee, customers.current_monthly_fee) as monthly_fee
+    from customers
+    cross join observation
+    left join retention
+        on customers.customer_id = retention.customer_id
+    where customers.subscription_status in ('active', 'notice_given', 'in_grace')
+),
+
+subscriber_month_dates as (
+    select
+        subscribers.*,
+        horizon_months.month_number,
+        -- a month that starts before the current term ends is contracted
+        subscribers.subscription_status in ('active', 'notice_given')
+        and {{ dbt.dateadd('month', 'horizon_months.month_number - 1', 'subscribers.as_of_date') }}
+        < subscribers.current_term_end_date as is_contracted
+    from subscribers
+    cross join horizon_months
+),
+
+subscriber_month_decisions as (
+    select
+        *,
+        -- renewal decisions between now and the start of this month: the first at the
+        -- current term's end, then one per period; contracted months come first
+        case
+            when not is_contracted
+                then
+                    1 + cast(
+                        floor(
+                            1.0 * (
+                                month_number - 1
+                                - sum(case when is_contracted then 1 else 0 end)
+                                    over (partition by customer_id)
+                            )
+                            / period_months
+                        ) as {{ dbt.type_int() }}
+                    )
+        end as decisions_ahead
+    from subscriber_month_dates
+),
+
 subscriber_months as (
     select
-        retention.customer_id,
-        horizon_months.month_number,
-        retention.monthly_fee,
+        customer_id,
+        month_number,
+        monthly_fee,
         case
-            -- a month that starts before the current term ends is contracted
-            when
-                customers.subscription_status in ('active', 'notice_given')
-                and {{ dbt.dateadd('month', 'horizon_months.month_number - 1', 'retention.as_of_date') }}
-                < customers.current_term_end_date
-                then 1.0
-            when customers.subscription_status = 'notice_given' then 0.0
-            else retention.renewal_probability
+            when is_contracted then 1.0
+            when subscription_status = 'notice_given' then 0.0
+            when retention_model_status = 'fitted'
+                then {{ cx_sbg_conditional_survival(
+                    cx_as_double('renewals'), 'decisions_ahead', 'sbg_alpha', 'sbg_beta'
+                ) }}
         end as payment_probability
-    from retention
-    inner join customers
-        on retention.customer_id = customers.customer_id
-    cross join horizon_months
+    from subscriber_month_decisions
 ),
 
 subscriber_values as (

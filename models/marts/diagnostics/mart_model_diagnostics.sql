@@ -2,7 +2,9 @@
     One row per fitted model, for the summary and for anyone reading a score: whether
     the model was fitted, on how much data, and whether its parameters are identified.
     The four models are listed even when a parameter table lacks one (its status is
-    then null, which a test catches).
+    then null, which a test catches). sBG is fitted per retention group; its row sums
+    the groups up: fitted when every group is, identified when every group is fitted on
+    its own data and identified, the groups' warnings joined.
 #}
 with
 
@@ -42,7 +44,7 @@ model_catalogue as (
         'sbg' as model,  -- noqa: RF04
         3 as model_order,
         'sBG: contract renewal of subscribers' as model_name,
-        'subscribers with a decided first term' as sample_unit,
+        'subscribers with a decided first period, over all retention groups' as sample_unit,
         'fct_customer_retention (renewal_probability, discounted_expected_residual_lifetime)'
             as scored_in
     union all
@@ -60,27 +62,15 @@ likelihood_parameters as (
         parameter,
         estimate,
         standard_error,
-        log_likelihood,
-        n_customers,
-        status,
-        status_reason,
-        converged,
-        is_identified,
-        warning
+        status
     from clv_parameters
     union all
     select
         model,
-        parameter,
+        {{ dbt.concat(['retention_group', "': '", 'parameter']) }} as parameter,
         estimate,
         standard_error,
-        log_likelihood,
-        n_customers,
-        status,
-        status_reason,
-        converged,
-        is_identified,
-        warning
+        status
     from sbg_parameters
 ),
 
@@ -99,7 +89,7 @@ ranked_parameters as (
     where status = 'fitted'
 ),
 
-likelihood_models as (
+clv_models as (
     select
         model,
         max(status) as status,
@@ -111,8 +101,70 @@ likelihood_models as (
         end as converged,
         coalesce(min(case when is_identified then 1 else 0 end), 0) = 1 as is_identified,
         max(warning) as warning
-    from likelihood_parameters
+    from clv_parameters
     group by model
+),
+
+sbg_groups as (
+    select
+        retention_group,
+        max(status) as status,
+        max(status_reason) as status_reason,
+        max(group_customers) as group_customers,
+        max(log_likelihood) as log_likelihood,
+        case
+            when count(converged) > 0 then min(case when converged then 1 else 0 end) = 1
+        end as converged,
+        coalesce(min(case when is_identified then 1 else 0 end), 0) = 1 as is_identified,
+        coalesce(max(case when is_pooled_fallback then 1 else 0 end), 0) = 1
+            as is_pooled_fallback,
+        max(warning) as warning
+    from sbg_parameters
+    group by retention_group
+),
+
+sbg_model as (
+    select
+        'sbg' as model,  -- noqa: RF04
+        case
+            when sum(case when status <> 'fitted' then 1 else 0 end) = 0 then 'fitted'
+            when sum(case when status = 'failed' then 1 else 0 end) > 0 then 'failed'
+            else 'not_enough_data'
+        end as status,
+        {{ dbt.listagg(
+            dbt.concat(['retention_group', "': '", 'status_reason']),
+            "'; '", 'order by retention_group'
+        ) }} as status_reason,
+        sum(group_customers) as sample_size,
+        -- the groups' samples are disjoint, so their log-likelihoods add up; a pooled
+        -- fit counts customers of other groups again
+        case
+            when
+                sum(
+                    case when status <> 'fitted' or is_pooled_fallback then 1 else 0 end
+                ) = 0
+                then sum(log_likelihood)
+        end as log_likelihood,
+        case
+            when count(converged) > 0 then min(case when converged then 1 else 0 end) = 1
+        end as converged,
+        coalesce(
+            min(
+                case
+                    when status = 'fitted' and is_identified and not is_pooled_fallback then 1
+                    else 0
+                end
+            ),
+            0
+        ) = 1 as is_identified,
+        {{ dbt.listagg('warning', "'. '", 'order by retention_group') }} as warning
+    from sbg_groups
+),
+
+likelihood_models as (
+    select * from clv_models
+    union all
+    select * from sbg_model
 ),
 
 churn_model as (

@@ -2,13 +2,16 @@
     A fitted model's parameter table is complete: every model it holds has exactly its
     parameters, one row each, and nothing else; each model is fitted or not as a whole
     (one status); a fitted estimate is positive. `parameters` maps model to parameter
-    names. Returns the offending models.
+    names. With `group_by` (a column, e.g. retention_group) the table holds one such set
+    per group and the rules hold within every group. Returns the offending models.
 #}
-{% test cx_fit_parameters_complete(model, parameters) %}
+{% test cx_fit_parameters_complete(model, parameters, group_by=none) %}
+
+{%- set group_expression = group_by if group_by else "'all'" %}
 
 with
 
-expected as (
+expected_parameters as (
     {%- for model_name, names in parameters.items() %}
         {%- for name in names %}
             select '{{ model_name }}' as model_name, '{{ name }}' as parameter_name
@@ -19,11 +22,33 @@ expected as (
 ),
 
 fit_rows as (
-    select * from {{ model }}
+    select
+        *,
+        {{ group_expression }} as fit_group
+    from {{ model }}
+),
+
+fit_groups as (
+    {%- if group_by %}
+        select distinct fit_group from fit_rows
+    {%- else %}
+        -- one set expected even from an empty table
+        select 'all' as fit_group
+    {%- endif %}
+),
+
+expected as (
+    select
+        fit_groups.fit_group,
+        expected_parameters.model_name,
+        expected_parameters.parameter_name
+    from expected_parameters
+    cross join fit_groups
 ),
 
 matched as (
     select
+        coalesce(expected.fit_group, fit_rows.fit_group) as fit_group,
         coalesce(expected.model_name, fit_rows.model) as model_name,
         count(expected.parameter_name) as expected_rows,
         count(fit_rows.parameter) as present_rows,
@@ -39,9 +64,12 @@ matched as (
     from expected
     full outer join fit_rows
         on
-            expected.model_name = fit_rows.model
+            expected.fit_group = fit_rows.fit_group
+            and expected.model_name = fit_rows.model
             and expected.parameter_name = fit_rows.parameter
-    group by coalesce(expected.model_name, fit_rows.model)
+    group by
+        coalesce(expected.fit_group, fit_rows.fit_group),
+        coalesce(expected.model_name, fit_rows.model)
 ),
 
 final as (
