@@ -271,6 +271,49 @@ def _print_headline(
     else:
         parts.append("surveys: no survey data")
     console.print(" | ".join(parts))
+    _print_contracts(con, console, relations, currency, observed)
+
+
+def _print_contracts(
+    con: duckdb.DuckDBPyConnection,
+    console: Console,
+    relations: set[str],
+    currency: str,
+    observed: set[str],
+) -> None:
+    """MRR on the observation date and the churn of the last complete month."""
+    if "subscriptions" not in observed or "marts.mart_cx_roi_monthly" not in relations:
+        console.print("contracts: no contract data")
+        return
+    rows = _fetch(
+        con,
+        """
+        select
+            month_start_date,
+            is_partial_month,
+            sum(mrr_end),
+            sum(churned_customers),
+            sum(churned_lost_mrr),
+            sum(churned_fee_revenue_12m)
+        from marts.mart_cx_roi_monthly
+        group by month_start_date, is_partial_month
+        order by month_start_date desc
+        limit 2
+        """,
+    )
+    if not rows:
+        console.print("contracts: no contract months")
+        return
+    parts = [f"MRR {currency} {fmt_number(rows[0][2], ',.2f')} on the observation date"]
+    complete = next((row for row in rows if not row[1]), None)
+    if complete is not None:
+        month, _, _, churned, lost_mrr, fees = complete
+        parts.append(
+            f"churned in {month:%Y-%m}: {fmt_number(churned)} customers, lost MRR "
+            f"{fmt_number(lost_mrr, ',.2f')}, their last 12 months' fees "
+            f"{fmt_number(fees, ',.2f')}"
+        )
+    console.print("contracts: " + " | ".join(parts))
 
 
 def _print_model_warnings(

@@ -9,13 +9,16 @@ The warehouse is built twice: with the invoices, and with orders declared absent
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ContractBook
+from conftest import ROOT, ContractBook
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +88,22 @@ def test_mrr_equals_the_truth_every_month(contract_book: ContractBook) -> None:
     assert len(common) >= 24
     differing = {m: (measured[m], expected[m]) for m in common if measured[m] != expected[m]}
     assert not differing, sorted(differing.items())[:5]
+
+
+def test_summary_reports_mrr_and_the_last_complete_month_churn(
+        contract_book: ContractBook) -> None:
+    """`cx-value summary` states the MRR on the observation date and the churn of the last
+    complete month, as planted."""
+    truth = contract_book.truth
+    last = truth["as_of"][:7]
+    previous = max(m for m in truth["churned_customers_by_month"]["notice"] if m < last)
+    mrr = Decimal(truth["mrr_by_month"][last]["mrr_cents"]) / 100
+    churned = truth["churned_customers_by_month"]["notice"][previous]
+    run = subprocess.run(
+        [sys.executable, "-m", "cx_value.cli", "summary"], cwd=ROOT, capture_output=True,
+        text=True, check=False, env={**os.environ,
+                                     "CX_DUCKDB_PATH": str(contract_book.without_invoices),
+                                     "COLUMNS": "300"})
+    text = " ".join(run.stdout.split())
+    assert f"MRR EUR {mrr:,.2f} on the observation date" in text, text[-2000:]
+    assert f"churned in {previous}: {churned:,} customers" in text
