@@ -516,7 +516,10 @@ class ColumnLineage:
         )
 
     def _relation(self, node_id: str, table: exp.Table, where: str) -> str | None:
-        """The dbt node a table reference names; None for a model reading itself."""
+        """The dbt node a table reference names; None for a model reading itself or for
+        a table function of literals (generate_series: numbers, not data)."""
+        if isinstance(table.this, exp.Func):
+            return None
         up_node = self._relations.get(_key(table.catalog, table.db, table.name))
         if up_node is None:
             raise LineageError(f"{where}: reads {table.sql(DIALECT)}, not a dbt relation")

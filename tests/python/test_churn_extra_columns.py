@@ -11,6 +11,7 @@ backtest ranks better with them than without.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -92,8 +93,14 @@ def test_extra_columns_are_typed_and_validated(staged: tuple[Path, pd.DataFrame]
 def test_a_personal_column_is_refused(staged: tuple[Path, pd.DataFrame], tmp_path: Path,
                                       name: str, table: str) -> None:
     raw, _ = staged
+    # the column is in the export, so what stops the build is the refusal itself
+    export = tmp_path / "raw"
+    shutil.copytree(raw, export)
+    path = export / f"{table}.parquet"
+    data = pq.read_table(path)
+    pq.write_table(data.append_column(name, pa.array(["x"] * data.num_rows)), path)
     run = run_cx_value(
-        ["build", "--raw-dir", str(raw), "--select", "+stg_crm__customers",
+        ["build", "--raw-dir", str(export), "--select", "+stg_crm__customers",
          "--vars", _vars({table: [{"name": name, "type": "categorical"}]})],
         {"CX_DUCKDB_PATH": str(tmp_path / "refused.duckdb")}, tmp_path)
     assert run.returncode != 0
@@ -108,6 +115,26 @@ def test_a_declared_column_missing_from_the_export_stops_the_build(
         ["build", "--raw-dir", str(raw), "--select", "+stg_crm__customers",
          "--vars", _vars({"customers": [{"name": "contract_type", "type": "categorical"}]})],
         {"CX_DUCKDB_PATH": str(tmp_path / "missing.duckdb")}, tmp_path)
+    assert run.returncode != 0
+    message = " ".join((run.stdout + run.stderr).split())
+    # named by the file check, before dbt starts and before anything is built
+    assert "customers.parquet: missing column contract_type declared in the var " \
+        "cx_extra_columns (raw table crm.customers)" in message
+    assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_in_tables_mode_a_declared_column_missing_from_the_table_stops_the_build(
+        staged: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
+    """Loaded tables have no file check before dbt: the staging macro names the column."""
+    raw, _ = staged
+    database = tmp_path / "tables.duckdb"
+    loaded = run_cx_value(["load", str(raw), "--database", str(database)], {}, tmp_path)
+    assert loaded.returncode == 0, loaded.stdout[-3000:]
+    run = run_cx_value(
+        ["build", "--select", "+stg_crm__customers",
+         "--vars", _vars({"customers": [{"name": "contract_type", "type": "categorical"}]})],
+        {"CX_DUCKDB_PATH": str(database), "CX_RAW_MODE": "tables", "CX_RAW_SCHEMA": "raw"},
+        tmp_path)
     assert run.returncode != 0
     message = " ".join((run.stdout + run.stderr).split())
     assert "has no column contract_type, declared in the var cx_extra_columns" in message
