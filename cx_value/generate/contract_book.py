@@ -64,7 +64,6 @@ figure.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -75,9 +74,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-from cx_value.contract import TABLES
 from cx_value.generate import text
-from cx_value.generate.core import TRUTH_DIR, GenerationSummary
+from cx_value.generate.core import GenerationSummary, prepare_output_dir
 from cx_value.generate.population import CHANNELS, FIRST_NAMES, LAST_NAMES
 from cx_value.generate.text import DAY, HOUR
 from cx_value.generate.writer import Format, RawTableWriter, as_table
@@ -422,14 +420,7 @@ def generate_contract_book(out_dir: Path, customers: int = 6000, seed: int = 42,
         raise ValueError(f"format must be csv or parquet, not {fmt!r}")
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    truth_dir = out_dir / TRUTH_DIR
-    if truth_dir.exists():
-        shutil.rmtree(truth_dir)
-    truth_dir.mkdir()
-    for t in TABLES:
-        for ext in ("csv", "parquet"):
-            (out_dir / f"{t.name}.{ext}").unlink(missing_ok=True)
+    truth_dir = prepare_output_dir(out_dir)
 
     book = plant(customers, seed, as_of)
     tables: list[tuple[str, dict[str, pa.Array], tuple[str, ...]]] = [

@@ -59,6 +59,21 @@ def _progress(enabled: bool) -> Any:
                     TextColumn("{task.completed:>,.0f}/{task.total:,.0f}"), TimeElapsedColumn())
 
 
+def prepare_output_dir(out_dir: Path) -> Path:
+    """Make ``out_dir`` ready for a fresh export: an empty truth folder (returned) and no
+    raw file of any contract table left from an earlier run, so a table this run does
+    not write cannot be read as if it had."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    truth_dir = out_dir / TRUTH_DIR
+    if truth_dir.exists():
+        shutil.rmtree(truth_dir)
+    truth_dir.mkdir()
+    for t in TABLES:
+        for ext in ("csv", "parquet"):
+            (out_dir / f"{t.name}.{ext}").unlink(missing_ok=True)
+    return truth_dir
+
+
 def generate(out_dir: Path, customers: int = 2000, seed: int = 42,
              fmt: Literal["csv", "parquet"] = "parquet", dirty_share: float = 0.02,
              as_of: date = date(2026, 6, 30), progress: bool = False,
@@ -79,14 +94,7 @@ def generate(out_dir: Path, customers: int = 2000, seed: int = 42,
         raise ValueError("dirty_share must be within [0, 0.5]")
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    truth_dir = out_dir / TRUTH_DIR
-    if truth_dir.exists():
-        shutil.rmtree(truth_dir)
-    truth_dir.mkdir()
-    for t in TABLES:
-        for ext in ("csv", "parquet"):
-            (out_dir / f"{t.name}.{ext}").unlink(missing_ok=True)
+    truth_dir = prepare_output_dir(out_dir)
 
     params = Params()
     if bill_subscriptions:
