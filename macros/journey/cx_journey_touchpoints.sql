@@ -89,3 +89,52 @@
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{#
+    Touchpoint types the built-in branches of int_journey_touchpoints_unioned make.
+#}
+{% macro cx_builtin_touchpoint_types() -%}
+    {{ return([
+        'web_session', 'deal_opened', 'deal_closed', 'order', 'return', 'term_started',
+        'term_churned', 'ticket', 'complaint', 'survey',
+    ]) }}
+{%- endmacro %}
+
+{#
+    The analyst's own touchpoint models (var cx_touchpoint_models): a map of model name
+    to the touchpoint types it makes, e.g. {int_referral_touchpoints: [referral_made]}.
+    Each model has the columns touchpoint_id (unique across all touchpoints: prefix it
+    with the type), customer_id, touchpoint_at, stage (a journey stage),
+    touchpoint_type, touchpoint_name, channel and source_id. Validated at compile time
+    so a typo fails with the model named instead of an empty union branch.
+#}
+{% macro cx_touchpoint_models() -%}
+    {%- set declared = var('cx_touchpoint_models', {}) or {} -%}
+    {%- if declared is not mapping -%}
+        {{ exceptions.raise_compiler_error(
+            "var cx_touchpoint_models must map a model name to its touchpoint types, e.g. "
+            ~ "{int_referral_touchpoints: [referral_made]}; got " ~ declared) }}
+    {%- endif -%}
+    {%- for model_name, types in declared.items() -%}
+        {%- if types is string or types is not iterable or (types | length) == 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "var cx_touchpoint_models: model " ~ model_name
+                ~ " must list the touchpoint types it makes, e.g. [referral_made]") }}
+        {%- endif -%}
+        {%- for type in types if type in cx_builtin_touchpoint_types() -%}
+            {{ exceptions.raise_compiler_error(
+                "var cx_touchpoint_models: model " ~ model_name ~ " declares the built-in "
+                ~ "touchpoint type " ~ type ~ "; give its touchpoints a type of their own") }}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(declared) }}
+{%- endmacro %}
+
+{# Every touchpoint type a build can make: the built-in ones and the analyst's. #}
+{% macro cx_touchpoint_types() -%}
+    {%- set types = cx_builtin_touchpoint_types() -%}
+    {%- for model_types in cx_touchpoint_models().values() -%}
+        {%- set types = types + (model_types | list) -%}
+    {%- endfor -%}
+    {{ return(types) }}
+{%- endmacro %}

@@ -178,6 +178,24 @@ survey_touchpoints as (
     from questionnaires
 ),
 
+{% for model_name in cx_touchpoint_models() %}
+{{ model_name }}_touchpoints as (
+    -- the analyst's own touchpoints (var cx_touchpoint_models): no questionnaire, so
+    -- no scores, like every other touchpoint but a survey
+    select
+        cast(touchpoint_id as {{ dbt.type_string() }}) as touchpoint_id,
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(touchpoint_at as {{ dbt.type_timestamp() }}) as touchpoint_at,
+        cast(stage as {{ dbt.type_string() }}) as stage,  -- noqa: RF04
+        cast(touchpoint_type as {{ dbt.type_string() }}) as touchpoint_type,
+        cast(touchpoint_name as {{ dbt.type_string() }}) as touchpoint_name,
+        cast(channel as {{ dbt.type_string() }}) as channel,
+        cast(source_id as {{ dbt.type_string() }}) as source_id,
+        {{ cx_touchpoint_without_scores() }}
+    from {{ ref(model_name) }}
+),
+
+{% endfor %}
 unioned as (
     select * from web_touchpoints
     union all
@@ -194,6 +212,10 @@ unioned as (
     select * from ticket_touchpoints
     union all
     select * from survey_touchpoints
+    {%- for model_name in cx_touchpoint_models() %}
+    union all
+    select * from {{ model_name }}_touchpoints
+    {%- endfor %}
 ),
 
 observed as (
