@@ -216,57 +216,70 @@ def _band_label(band: str) -> str:
             "best": "promoters (best)"}.get(band, band)
 
 
+ROI_MONEY = (
+    ("net_revenue", "net revenue", MEASURE_COLOURS["net_revenue"]),
+    ("discount_cost", "discount cost", MEASURE_COLOURS["discount_cost"]),
+    ("churned_contract_value_12m", "churned contract value (12 months)",
+     MEASURE_COLOURS["churned"]),
+)
+
+
 def roi_monthly(frame: pd.DataFrame) -> go.Figure:
     """Top: net revenue, discount cost and churned contract value per month; bottom: NPS
-    per month with its interval band. Unknown months are gaps, not zeros."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.09,
-                        row_heights=[0.6, 0.4], subplot_titles=(
-                            "Money per month", "NPS per month, with its 95 % interval"))
+    per month with its interval band. Unknown months are gaps, not zeros; a panel with no
+    data at all is left out and named in a note."""
+    money = [m for m in ROI_MONEY if frame[m[0]].notna().any()]
+    has_nps = bool(frame["nps"].notna().any())
+    panels = (["money"] if money else []) + (["nps"] if has_nps else [])
+    titles = {"money": "Money per month", "nps": "NPS per month, with its 95 % interval"}
+    fig = make_subplots(rows=max(1, len(panels)), cols=1, shared_xaxes=True,
+                        vertical_spacing=0.09,
+                        row_heights=[0.6, 0.4] if len(panels) == 2 else None,
+                        subplot_titles=[titles[p] for p in panels] or None)
     x = pd.to_datetime(frame["month_start_date"])
     partial = frame["is_partial_month"].fillna(False).astype(bool)
-    for column, name, colour in (
-        ("net_revenue", "net revenue", MEASURE_COLOURS["net_revenue"]),
-        ("discount_cost", "discount cost", MEASURE_COLOURS["discount_cost"]),
-        ("churned_contract_value_12m", "churned contract value (12 months)",
-         MEASURE_COLOURS["churned"]),
-    ):
-        if frame[column].notna().any():
-            # the observation month is not over: its point stands apart, hollow, so a
-            # month just begun does not read as a collapse
+    for column, name, colour in money:
+        # the observation month is not over: its point stands apart, hollow, so a month
+        # just begun does not read as a collapse
+        fig.add_trace(go.Scatter(
+            x=x, y=frame[column].where(~partial), name=name, mode="lines+markers",
+            line={"color": colour, "width": 2.5}, marker={"size": 5}, legendgroup=name,
+            hovertemplate="%{x|%b %Y}: %{y:,.0f}<extra>" + name + "</extra>",
+        ), row=1, col=1)
+        if partial.any():
             fig.add_trace(go.Scatter(
-                x=x, y=frame[column].where(~partial), name=name, mode="lines+markers",
-                line={"color": colour, "width": 2.5}, marker={"size": 5},
-                legendgroup=name,
-                hovertemplate="%{x|%b %Y}: %{y:,.0f}<extra>" + name + "</extra>",
+                x=x[partial], y=frame[column][partial], name=name, mode="markers",
+                marker={"size": 8, "color": "white", "line": {"color": colour, "width": 2}},
+                legendgroup=name, showlegend=False,
+                hovertemplate=("%{x|%b %Y} so far (partial month): %{y:,.0f}<extra>"
+                               + name + "</extra>"),
             ), row=1, col=1)
-            if partial.any():
-                fig.add_trace(go.Scatter(
-                    x=x[partial], y=frame[column][partial], name=name, mode="markers",
-                    marker={"size": 8, "color": "white", "line": {"color": colour, "width": 2}},
-                    legendgroup=name, showlegend=False,
-                    hovertemplate=("%{x|%b %Y} so far (partial month): %{y:,.0f}<extra>"
-                                   + name + "</extra>"),
-                ), row=1, col=1)
-    if frame["nps"].notna().any():
+    if money:
+        fig.update_yaxes(title_text="amount", rangemode="tozero", row=1, col=1)
+    if has_nps:
+        row = panels.index("nps") + 1
         band_x = list(x) + list(x[::-1])
         band_y = list(frame["nps_upper"]) + list(frame["nps_lower"][::-1])
         fig.add_trace(go.Scatter(
             x=band_x, y=band_y, fill="toself", fillcolor="rgba(106,61,154,0.15)",
             line={"width": 0}, hoverinfo="skip", name="95 % interval", showlegend=False,
-        ), row=2, col=1)
+        ), row=row, col=1)
         fig.add_trace(go.Scatter(
             x=x, y=frame["nps"], name="NPS", mode="lines+markers",
             line={"color": MEASURE_COLOURS["nps"], "width": 2.5}, marker={"size": 5},
             customdata=frame[["nps_respondents", "promoters"]].fillna(0).astype(int),
             hovertemplate=("%{x|%b %Y}: NPS %{y:.0f}<br>%{customdata[0]:,} answers, "
                            "%{customdata[1]:,} promoters<extra></extra>"),
-        ), row=2, col=1)
-    else:
-        fig.add_annotation(x=0.5, y=0.5, xref="x2 domain", yref="y2 domain",
-                           text="no data: no survey answers", showarrow=False)
-    fig.update_yaxes(title_text="amount", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="NPS", range=[-100, 100], row=2, col=1)
-    _style(fig, 540, top=80)
+        ), row=row, col=1)
+        fig.update_yaxes(title_text="NPS", range=[-100, 100], row=row, col=1)
+    missing = ([] if money else ["money: no orders or contract terms"]) + (
+        [] if has_nps else ["NPS: no survey answers"])
+    if missing:
+        fig.add_annotation(x=1, y=1, xref="paper", yref="paper", xanchor="right",
+                           yanchor="bottom", showarrow=False,
+                           text="no data \u2013 " + "; ".join(missing),
+                           font={"size": 12, "color": "#6B7280"})
+    _style(fig, 540 if len(panels) == 2 else 360, top=80)
     _sub_title_size(fig)
     return fig
 

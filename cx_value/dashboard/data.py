@@ -59,19 +59,25 @@ def read_marts(database: Path, marts: tuple[str, ...] = MARTS) -> dict[str, pd.D
                 frames[mart] = None
                 continue
             frame = con.execute(f'select * from "{MART_SCHEMA}"."{mart}"').df()
-            frames[mart] = _decimals_as_float(frame)
+            frames[mart] = plain_numbers(frame)
         return frames
     finally:
         con.close()
 
 
-def _decimals_as_float(frame: pd.DataFrame) -> pd.DataFrame:
-    """Money columns arrive as Python Decimals (exact in the warehouse); charts need floats."""
+def plain_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64 with NaN for unknown. Money arrives as Python Decimals (exact in
+    the warehouse) and a count column with nulls as a nullable integer whose pd.NA numpy
+    cannot compute with; charts and the score functions need plain floats."""
     for column in frame.columns:
-        if frame[column].dtype == object and frame[column].map(
-            lambda v: v.__class__.__name__ == "Decimal"
-        ).any():
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        values = frame[column]
+        is_decimal = values.dtype == object and values.map(
+            lambda v: v.__class__.__name__ == "Decimal").any()
+        is_nullable_number = (isinstance(values.dtype, pd.api.extensions.ExtensionDtype)
+                              and pd.api.types.is_numeric_dtype(values.dtype)
+                              and not pd.api.types.is_bool_dtype(values.dtype))
+        if is_decimal or is_nullable_number:
+            frame[column] = pd.to_numeric(values, errors="coerce").astype("float64")
     return frame
 
 
@@ -85,7 +91,8 @@ def _missing(frame: pd.DataFrame | None, mart: str, needs: str) -> NoData | None
 
 def sum_known(series: pd.Series) -> float:
     """Sum that stays unknown (NaN) when every value is unknown, instead of pandas' 0."""
-    return float(series.sum(min_count=1))
+    total = series.sum(min_count=1)
+    return float("nan") if pd.isna(total) else float(total)
 
 
 def window_bounds(months: pd.Series, as_of_flags: pd.Series | None, size: int
@@ -234,6 +241,8 @@ def roi_monthly(frame: pd.DataFrame | None) -> pd.DataFrame | NoData:
     assert frame is not None
     grouped = frame.groupby("month_start_date")
     monthly = pd.DataFrame({column: grouped[column].agg(sum_known) for column in ROI_SUMS})
+    if monthly.isna().all().all():
+        return NoData("no orders, survey answers or contract terms in the export")
     monthly["is_partial_month"] = grouped["is_partial_month"].any()
     monthly = monthly.reset_index().sort_values("month_start_date")
     interval = scores.nps_interval(monthly["promoters"], monthly["detractors"],

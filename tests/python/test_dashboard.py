@@ -117,6 +117,27 @@ def test_roi_months_stay_unknown_where_every_segment_is_unknown() -> None:
     assert monthly["is_partial_month"].tolist() == [False, True]
 
 
+def test_nullable_counts_from_the_warehouse_become_plain_floats() -> None:
+    """A count column with nulls arrives as a nullable integer (pd.NA); all unknown in a
+    month it must still sum to unknown, not fail or give 0."""
+    frame = data.plain_numbers(pd.DataFrame({
+        "month_start_date": ["2026-06-01", "2026-06-01"], "segment": ["smb", "consumer"],
+        "is_partial_month": [False, False],
+        **{column: pd.array([None, None], dtype="Int64") for column in data.ROI_SUMS},
+    }))
+    assert all(frame[column].dtype == "float64" for column in data.ROI_SUMS)
+    assert data.roi_monthly(frame) == NoData(
+        "no orders, survey answers or contract terms in the export")
+    frame.loc[0, "net_revenue"] = 10.0
+    monthly = data.roi_monthly(frame)
+    assert not isinstance(monthly, NoData)
+    assert monthly["net_revenue"].tolist() == [10.0]
+    assert math.isnan(monthly["nps"].iloc[0])
+    fig = charts.roi_monthly(monthly)  # money only: one panel and a note for NPS
+    assert [t.name for t in fig.data] == ["net revenue"]
+    assert any("NPS: no survey answers" in a.text for a in fig.layout.annotations)
+
+
 def test_cx_value_whiskers_are_the_marts_own_intervals() -> None:
     frame = pd.DataFrame({
         "customer_type": ["b2c", "b2c", "b2b"], "cx_band": ["worst", "best", "worst"],
