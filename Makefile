@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export CX_DUCKDB_PATH ?= .data/cx_value.duckdb
 TEST_DB := .data/test/cx_value_test.duckdb
 
-.PHONY: help setup demo test test-python test-dbt test-integration lint bench generate-seeds clean
+.PHONY: help setup demo test test-python test-dbt test-integration lint bench generate-seeds clean browser
 
 help:
 	@echo "make demo   - set up and build the warehouse on the demo data ($(CX_DUCKDB_PATH))"
@@ -61,6 +61,12 @@ generate-seeds: setup
 	rm -f seeds/demo/*.csv
 	rm -rf seeds/demo/_truth
 	$(BIN)/cx-value generate --out seeds/demo --customers 1000 --seed 42 --format csv
+
+# Headless Chromium for the dashboard test and screenshot, from Debian's packages
+# (Playwright drives it; its own browser download needs the internet).
+browser:
+	@if [ -x /usr/bin/chromium ]; then /usr/bin/chromium --version; else \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
 
 clean:
 	rm -rf .data target logs

@@ -350,5 +350,41 @@ def contract_render() -> None:
         console.print("rendered files are up to date")
 
 
+@app.command()
+def dashboard(
+    database: Annotated[
+        Path, typer.Option(help="Published DuckDB file to read (opened read-only).")
+    ] = DEFAULT_DATABASE,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="HTML file to write [default: dashboard.html beside the database]."),
+    ] = None,
+    screenshot: Annotated[
+        Path | None,
+        typer.Option(help="Also save a PNG of the whole page here (headless Chromium: "
+                     "`make browser`)."),
+    ] = None,
+) -> None:
+    """Write the dashboard: one self-contained HTML page of the public marts (no server,
+    no network), and print its path."""
+    from cx_value.dashboard import write_dashboard
+
+    if not database.exists():
+        err_console.print(f"[bold red]{database} does not exist[/]: build it first "
+                          "(`cx-value build`)")
+        raise typer.Exit(code=1)
+    written = write_dashboard(database, out or database.parent / "dashboard.html")
+    console.print(str(written), highlight=False, soft_wrap=True)
+    if screenshot is not None:
+        from cx_value.dashboard.browser import BrowserMissingError
+        from cx_value.dashboard.browser import screenshot as take_screenshot
+
+        try:
+            console.print(str(take_screenshot(written, screenshot)), highlight=False,
+                          soft_wrap=True)
+        except BrowserMissingError as exc:
+            err_console.print(f"[bold red]no screenshot[/]: {exc}")
+            raise typer.Exit(code=1) from exc
+
 if __name__ == "__main__":  # pragma: no cover
     app()
