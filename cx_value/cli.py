@@ -199,6 +199,11 @@ def check(
             "; ".join(notes),
         )
     console.print(table)
+    warned = [w for item in checked for w in item.warnings]
+    if warned:
+        console.print(f"notes ({len(warned)}; rows that staging will reject with a reason):")
+        for warning in warned:
+            console.print(f"  - {warning}", highlight=False, soft_wrap=True)
     observed = [item.table.name for item in checked if item.rows > 0]
     unmet = empty_marts(PROJECT_ROOT, observed)
     if unmet:

@@ -2,8 +2,9 @@
 
 File-level problems (a missing file, a missing required column, a file that cannot
 be read) stop everything before anything is written, with a message that names the
-file and the column. Row-level problems are not looked at here: staging rejects
-those rows with a reason.
+file and the column. Row-level problems are warnings only: staging rejects those
+rows with a reason. Columns and rows are judged by the raw expectation suite, the
+one definition the warehouse's gate uses too.
 
 A company that has no such data declares the table absent (``absent``); every table
 but ``customers`` may be. A forgotten file is still an error: only a declaration
@@ -43,6 +44,8 @@ class CheckedTable:
     rows: int
     extra_columns: tuple[str, ...] = ()
     missing_optional_columns: tuple[str, ...] = ()
+    # warning-level findings of the raw suite: rows staging will reject
+    warnings: tuple[str, ...] = ()
 
     @property
     def is_absent(self) -> bool:
@@ -115,19 +118,27 @@ def declared_extra_columns(dbt_vars: Mapping[str, object] | None) -> dict[str, t
 def check_folder(
     raw_dir: Path, fmt: RawFormat | None = None, absent: Iterable[str] | str | None = None,
     extra_columns: Mapping[str, Iterable[str]] | None = None,
+    max_share: float | None = None,
 ) -> list[CheckedTable]:
     """Check every contract table's file in ``raw_dir``; raise RawDataError listing all problems.
 
+    Here only what must hold before the raw suite can run: each file exists and can be
+    read. The rest is the raw expectation suite (:mod:`cx_value.quality.suites`), the
+    same one the warehouse is validated with, run by Great Expectations on DuckDB views
+    of the files: a missing required column (or one declared in ``extra_columns``,
+    :func:`declared_extra_columns`) or an empty customers file fails; row-level
+    findings (values that do not parse, are missing or are outside their vocabulary,
+    repeated keys) come back as ``warnings``: staging rejects those rows with a reason.
     Tables named in ``absent`` need no file (and must not have one: a declaration and a
-    file contradict each other). ``extra_columns`` (:func:`declared_extra_columns`) are
-    columns beyond the contract that the build was told to carry: a file without one of
-    them fails here, before any model runs.
+    file contradict each other). ``max_share`` is the share of rows a warning allows
+    (default: the var cx_max_rejected_share).
     """
     wanted = {table: tuple(names) for table, names in (extra_columns or {}).items()}
     absent_names = absent_tables(absent)
     fmt = fmt or detect_format(raw_dir)
     problems: list[str] = []
-    checked: list[CheckedTable] = []
+    readable: list[tuple[Table, Path, list[str], int]] = []
+    checked: dict[str, CheckedTable] = {}
     con = duckdb.connect()
     try:
         for table in TABLES:
@@ -139,7 +150,7 @@ def check_folder(
                         "its file is there; drop the declaration or the file"
                     )
                 else:
-                    checked.append(CheckedTable(table, None, 0))
+                    checked[table.name] = CheckedTable(table, None, 0)
                 continue
             if not path.is_file():
                 hint = (
@@ -161,36 +172,72 @@ def check_folder(
                 first_line = str(exc).strip().splitlines()[0]
                 problems.append(f"{path}: cannot be read as {fmt}: {first_line}")
                 continue
-            present = {c.strip().lower() for c in columns}
-            missing = [c for c in table.required_columns if c not in present]
-            undeclared = [c for c in wanted.get(table.name, ()) if c not in present]
-            if undeclared:
-                problems.append(
-                    f"{path}: missing column{'s' if len(undeclared) > 1 else ''} "
-                    f"{', '.join(undeclared)} declared in the var cx_extra_columns "
-                    f"(raw table {table.qualified_name})"
-                )
-            if missing:
-                problems.append(
-                    f"{path}: missing column{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(missing)} (raw table {table.qualified_name})"
-                )
-                continue
-            row_count = int(rows[0]) if rows else 0
-            if table.name in REQUIRED_TABLES and row_count == 0:
-                problems.append(
-                    f"{path}: raw table {table.qualified_name} has no rows; every other table "
-                    "is about its customers, so there is nothing to build"
-                )
-                continue
-            extra = tuple(c for c in columns if c.strip().lower() not in table.column_names)
-            optional_missing = tuple(c for c in table.column_names if c not in present)
-            checked.append(CheckedTable(table, path, row_count, extra, optional_missing))
+            readable.append((table, path, columns, int(rows[0]) if rows else 0))
     finally:
         con.close()
+    if readable:
+        problems += _run_raw_suite(readable, fmt, wanted, max_share, checked)
     if problems:
         raise RawDataError(problems)
-    return checked
+    return [checked[t.name] for t in TABLES if t.name in checked]
+
+
+def _run_raw_suite(
+    readable: list[tuple[Table, Path, list[str], int]],
+    fmt: RawFormat,
+    wanted: Mapping[str, tuple[str, ...]],
+    max_share: float | None,
+    checked: dict[str, CheckedTable],
+) -> list[str]:
+    """Run the raw suite on the readable files; fill ``checked`` with the tables that
+    pass and return the critical problems, named by file and column."""
+    from cx_value.quality.validate import (
+        project_vars,
+        rejected_share_settings,
+        validate_raw_relations,
+    )
+
+    if max_share is None:
+        max_share = rejected_share_settings(project_vars())[0]
+    report = validate_raw_relations(
+        [(table, reader_sql(path, fmt), columns, str(path))
+         for table, path, columns, _ in readable],
+        max_share=max_share, extra_columns=wanted,
+    )
+    problems: list[str] = []
+    for table, path, columns, rows in readable:
+        mine = [f for f in report.failures if f.table == str(path)]
+        missing = [f.column for f in mine if f.expectation == "expect_column_to_exist"
+                   and f.column not in wanted.get(table.name, ())]
+        undeclared = [f.column for f in mine if f.expectation == "expect_column_to_exist"
+                      and f.column in wanted.get(table.name, ())]
+        if undeclared:
+            problems.append(
+                f"{path}: missing column{'s' if len(undeclared) > 1 else ''} "
+                f"{', '.join(str(c) for c in undeclared)} declared in the var "
+                f"cx_extra_columns (raw table {table.qualified_name})"
+            )
+        if missing:
+            problems.append(
+                f"{path}: missing column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(str(c) for c in missing)} (raw table {table.qualified_name})"
+            )
+        if missing or undeclared:
+            continue
+        if any(f.expectation == "expect_table_row_count_to_be_between" for f in mine):
+            problems.append(
+                f"{path}: raw table {table.qualified_name} has no rows; every other table "
+                "is about its customers, so there is nothing to build"
+            )
+            continue
+        problems += [f"{path}: {f.message()}" for f in mine
+                     if f.expectation != "expect_column_to_exist"]
+        present = {c.strip().lower() for c in columns}
+        extra = tuple(c for c in columns if c.strip().lower() not in table.column_names)
+        optional_missing = tuple(c for c in table.column_names if c not in present)
+        notes = tuple(f.message() for f in report.warnings if f.table == str(path))
+        checked[table.name] = CheckedTable(table, path, rows, extra, optional_missing, notes)
+    return problems
 
 
 def load_folder(
