@@ -12,12 +12,13 @@ STAMP := $(VENV)/.installed
 export CX_DUCKDB_PATH ?= .data/cx_value.duckdb
 TEST_DB := .data/test/cx_value_test.duckdb
 
-.PHONY: help setup demo test test-python test-dbt test-integration lint bench generate-seeds clean browser
+.PHONY: help setup demo test test-python test-dbt test-integration lint bench generate-seeds clean browser docs
 
 help:
 	@echo "make demo   - set up and build the warehouse on the demo data ($(CX_DUCKDB_PATH))"
 	@echo "make test   - set up and run every test (pytest, dbt build, sqlfluff, ruff)"
 	@echo "make bench  - generator and CLV-fit benchmarks at 1,000,000 customers (results in benchmarks/results/)"
+	@echo "make docs   - the dbt docs site as one static HTML file (<publish dir>/docs/index.html)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (the stack is pinned for Python 3.11)"; exit 1; }
@@ -67,6 +68,15 @@ generate-seeds: setup
 browser:
 	@if [ -x /usr/bin/chromium ]; then /usr/bin/chromium --version; else \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
+
+# One self-contained HTML file (models, columns, contracts, lineage, exposures), copied
+# next to the published database: CX_PUBLISH_DIR, else the published database's folder.
+docs: setup
+	$(BIN)/dbt docs generate --static --profiles-dir .
+	@publish_dir="$(or $(CX_PUBLISH_DIR),$(patsubst %/,%,$(dir $(CX_DUCKDB_PATH))))"; \
+	mkdir -p "$$publish_dir/docs"; \
+	cp target/static_index.html "$$publish_dir/docs/index.html"; \
+	echo "docs site: $$publish_dir/docs/index.html"
 
 clean:
 	rm -rf .data target logs

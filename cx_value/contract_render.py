@@ -27,12 +27,31 @@ SOURCE_DESCRIPTIONS = {
     "web": "Web-analytics export: one row per tracked event.",
 }
 
-# Demo seeds live in demo_raw, user tables in raw unless a schema is named.
-_MODE = "var('cx_raw_mode', env_var('CX_RAW_MODE', 'demo'))"
+# Demo seeds live in demo_raw, user tables in raw unless a schema is named. The vars are
+# declared empty in dbt_project.yml, so an unset var falls through to the environment
+# (yml is rendered with the vars' raw values: a declared default cannot read it).
+_MODE = "(var('cx_raw_mode', '') or env_var('CX_RAW_MODE', 'demo'))"
 _SCHEMA = (
-    "{{{{ var('cx_{source}_schema', env_var('CX_RAW_SCHEMA', "
-    "'demo_raw' if " + _MODE + " == 'demo' else 'raw')) }}}}"
+    "{{{{ var('cx_{source}_schema', '') or env_var('CX_RAW_SCHEMA', "
+    "'demo_raw' if " + _MODE + " == 'demo' else 'raw') }}}}"
 )
+
+
+# Source freshness: how far (days) a raw table's latest loaded_at may lag the export's
+# reference time (macros/raw/cx_freshness.sql) before dbt warns / errors. Activity feeds
+# get rows every day in any live business, so a lag of days means the feed stopped.
+# Reference tables gain rows only when a customer, contact, deal or referral is added,
+# which a small business can go months without: the demo export adds no customer in
+# its last six months (every generated customer has six months of history), so only
+# a lag of most of a year is read as a broken feed there.
+ACTIVITY_FRESHNESS_DAYS = (3, 7)
+REFERENCE_FRESHNESS_DAYS = (240, 365)
+REFERENCE_TABLES = frozenset({"customers", "contacts", "deals", "referrals"})
+
+
+def freshness_days(table: str) -> tuple[int, int]:
+    """(warn, error) lag behind the export, in days, of one raw table."""
+    return REFERENCE_FRESHNESS_DAYS if table in REFERENCE_TABLES else ACTIVITY_FRESHNESS_DAYS
 
 
 def _quote(text: str) -> str:
@@ -57,17 +76,20 @@ def render_sources(source: str) -> str:
         f"  - name: {source}",
         f"    description: {_quote(SOURCE_DESCRIPTIONS[source])}",
         f"    schema: {_quote(_SCHEMA.format(source=source))}",
-        "    config:",
-        "      loaded_at_field: \"try_cast(loaded_at as timestamp)\"",
-        "      freshness:",
-        "        warn_after: {count: 24, period: hour}",
-        "        error_after: {count: 72, period: hour}",
         "    tables:",
     ]
     for table in (t for t in TABLES if t.source == source):
+        warn, error = freshness_days(table.name)
         lines += [
             f"      - name: {table.name}",
             f"        description: {_quote(table.description + f' Key: {table.primary_key}.')}",
+            "        config:",
+            "          # lag of the latest loaded_at behind the export (cx_freshness.sql)",
+            "          loaded_at_query: "
+            f"\"{{{{ cx_source_loaded_at('{source}', '{table.name}') }}}}\"",
+            "          freshness:",
+            f"            warn_after: {{count: {warn}, period: day}}",
+            f"            error_after: {{count: {error}, period: day}}",
             "        columns:",
         ]
         for column in table.columns:

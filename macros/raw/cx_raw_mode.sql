@@ -9,7 +9,7 @@
       per source, cx_crm_schema, cx_surveys_schema and cx_web_schema win.
 #}
 {% macro cx_raw_mode() -%}
-    {%- set mode = var('cx_raw_mode', env_var('CX_RAW_MODE', 'demo')) | trim | lower -%}
+    {%- set mode = (var('cx_raw_mode', '') or env_var('CX_RAW_MODE', 'demo')) | trim | lower -%}
     {%- if mode not in ['demo', 'files', 'tables'] -%}
         {{ exceptions.raise_compiler_error(
             "cx_raw_mode must be demo, files or tables, not '" ~ mode ~ "'") }}
@@ -18,7 +18,7 @@
 {%- endmacro %}
 
 {% macro cx_raw_dir() -%}
-    {%- set raw_dir = var('cx_raw_dir', env_var('CX_RAW_DIR', '')) | trim -%}
+    {%- set raw_dir = (var('cx_raw_dir', '') or env_var('CX_RAW_DIR', '')) | trim -%}
     {%- if raw_dir == '' -%}
         {{ exceptions.raise_compiler_error(
             "cx_raw_mode is 'files' but no folder is set: set CX_RAW_DIR or the var cx_raw_dir") }}
@@ -27,7 +27,7 @@
 {%- endmacro %}
 
 {% macro cx_raw_format() -%}
-    {%- set fmt = var('cx_raw_format', env_var('CX_RAW_FORMAT', 'parquet')) | trim | lower -%}
+    {%- set fmt = (var('cx_raw_format', '') or env_var('CX_RAW_FORMAT', 'parquet')) | trim | lower -%}
     {%- if fmt not in ['csv', 'parquet'] -%}
         {{ exceptions.raise_compiler_error(
             "cx_raw_format must be csv or parquet, not '" ~ fmt ~ "'") }}
