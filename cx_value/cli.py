@@ -403,7 +403,18 @@ def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -
     except PublishError as exc:
         err_console.print(f"[bold red]cannot validate[/]: {exc}")
         raise typer.Exit(code=1) from exc
-    report = validate_database(paths.working, docs_dir=paths.data_docs, dbt_vars=dbt_vars)
+    try:
+        report = validate_database(paths.working, docs_dir=paths.data_docs, dbt_vars=dbt_vars)
+    except Exception as exc:
+        # a gate that cannot run has not passed: record it and publish nothing
+        write_status(paths, {**status, "finished_at": _now(), "published": False,
+                             "validation": {"success": False, "failures": None,
+                                            "messages": [f"the gate could not run: {exc}"]},
+                             "published_run_id": current_run(paths.exports)})
+        err_console.print(f"[bold red]validation could not run[/]: {exc}. Nothing was "
+                          f"published: {paths.published} and {paths.current} are untouched.",
+                          highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from exc
     docs = report.docs_index.resolve() if report.docs_index else None
     validation = {
         "success": report.success, "failures": len(report.failures),

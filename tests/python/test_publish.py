@@ -295,6 +295,32 @@ def test_cli_publish_leaves_everything_untouched_when_the_gate_fails(
     assert json.loads(paths.status.read_text())["published"] is True
 
 
+def test_a_gate_that_cannot_run_publishes_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sys
+    import types
+
+    paths = _paths(tmp_path)
+    _make_warehouse(paths.working, version=1)
+    pub.publish(paths, "20260101T000000.000000Z-aaaaaa")
+    before = (_sha(paths.published), _hash_tree(paths.exports))
+    _make_warehouse(paths.working, version=2)
+
+    def validate_database(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("suite file unreadable")
+
+    module = types.ModuleType("cx_value.quality")
+    module.validate_database = validate_database  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cx_value.quality", module)
+    result = CliRunner(env={"CX_DUCKDB_PATH": str(paths.published), "CX_DUCKDB_WORK_PATH": "",
+                            "CX_PUBLISH_DIR": ""}).invoke(app, ["publish"])
+    assert result.exit_code == 1
+    assert "suite file unreadable" in " ".join(result.output.split())
+    assert (_sha(paths.published), _hash_tree(paths.exports)) == before
+    assert json.loads(paths.status.read_text())["validation"]["success"] is False
+
+
 # ------------------------------------------------------------------ integration tests
 
 
