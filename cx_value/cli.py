@@ -376,6 +376,9 @@ def _now() -> str:
 
 def _finding_line(finding: object) -> str:
     """One finding of the gate: expectation, table, column, what was seen, examples."""
+    message = getattr(finding, "message", None)
+    if callable(message):
+        return str(message())
     column = getattr(finding, "column", None)
     where = f"{getattr(finding, 'table', '?')}" + (f", column {column}" if column else "")
     examples = list(getattr(finding, "examples", None) or [])[:5]
