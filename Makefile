@@ -30,10 +30,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# build builds the working database, validates it and publishes it (the paths it prints);
+# BI tools read the published file read-only or the Parquet files in exports/current/.
 demo: setup
-	@mkdir -p $(dir $(CX_DUCKDB_PATH))
 	$(BIN)/cx-value build
 	$(BIN)/cx-value summary
+	@echo "published database (open read-only): $(abspath $(CX_DUCKDB_PATH))"
+	@echo "Parquet exports of the public marts:  $(abspath $(dir $(CX_DUCKDB_PATH)))/exports/current/"
 
 test: setup test-python test-dbt test-integration lint
 

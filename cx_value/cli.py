@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from cx_value.raw_files import (
     detect_format,
     load_folder,
 )
+
+if TYPE_CHECKING:
+    from cx_value.publish import Paths
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 contract_app = typer.Typer(no_args_is_help=True, help="The raw-data contract.")
@@ -220,7 +223,11 @@ def check(
 @app.command()
 def load(
     raw_dir: Annotated[Path, typer.Argument(help="Folder of <table>.csv or <table>.parquet.")],
-    database: Annotated[Path, typer.Option(help="DuckDB file to load into.")] = DEFAULT_DATABASE,
+    database: Annotated[
+        Path | None,
+        typer.Option(help="DuckDB file to load into [default: the working database dbt "
+                     "builds, CX_DUCKDB_WORK_PATH or <CX_DUCKDB_PATH folder>/work/]."),
+    ] = None,
     schema: Annotated[str, typer.Option(help="Schema for the raw tables.")] = "raw",
     file_format: Annotated[
         str | None, typer.Option("--format", callback=_format_option, help="csv or parquet.")
@@ -228,6 +235,14 @@ def load(
     absent: AbsentOption = None,
 ) -> None:
     """Check a raw folder, then load it into warehouse tables in one transaction."""
+    if database is None:
+        from cx_value.publish import prepare_working, resolve_paths
+
+        # raw tables are read by dbt, which builds the working database (the published
+        # one is a copy of it and must never be written to)
+        paths = resolve_paths()
+        prepare_working(paths)
+        database = paths.working
     declared = _absent(absent)
     try:
         checked = load_folder(  # type: ignore[arg-type]
@@ -290,11 +305,21 @@ def build(
     exclude: Annotated[str | None, typer.Option(help="dbt nodes to leave out.")] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models.")] = False,
 ) -> None:
-    """Run `dbt build`; with --raw-dir the folder is checked first, so a bad file stops
-    the run before any model is touched."""
+    """Run `dbt build` into the working database, validate it (the data-quality gate) and,
+    only when it passes, publish it: the database file swapped in by an atomic rename and
+    Parquet exports of the public marts. With --raw-dir the folder is checked first, so a
+    bad file stops the run before any model is touched."""
     import json
 
     from cx_value.dbt_runner import run_dbt
+    from cx_value.publish import (
+        PublishError,
+        current_run,
+        new_run_id,
+        prepare_working,
+        resolve_paths,
+        write_status,
+    )
 
     parsed_vars = _parse_vars(dbt_vars)
     declared = _absent(absent, parsed_vars)
@@ -312,8 +337,18 @@ def build(
         os.environ["CX_RAW_DIR"] = str(raw_dir.resolve())
         os.environ["CX_RAW_FORMAT"] = fmt
     os.environ["CX_ABSENT_TABLES"] = ",".join(declared)
-    database = Path(os.environ.get("CX_DUCKDB_PATH", DEFAULT_DATABASE))
-    database.parent.mkdir(parents=True, exist_ok=True)
+    paths = resolve_paths()
+    # dbt (profiles.yml) writes the working database only; absolute, since dbt may
+    # resolve a relative path against another folder than ours
+    os.environ["CX_DUCKDB_WORK_PATH"] = str(paths.working.resolve())
+    try:
+        if prepare_working(paths):
+            console.print(f"working database {paths.working} starts from a copy of the "
+                          f"published one, so incremental models keep their state")
+    except PublishError as exc:
+        err_console.print(f"[bold red]cannot prepare the working database[/]: {exc}")
+        raise typer.Exit(code=1) from exc
+    run_id = new_run_id()
     args = ["build"]
     if parsed_vars:
         args += ["--vars", json.dumps(parsed_vars, default=str)]
@@ -324,11 +359,165 @@ def build(
     if full_refresh:
         args.append("--full-refresh")
     if not run_dbt(args, PROJECT_ROOT):
+        write_status(paths, {
+            "run_id": run_id, "command": "build", "finished_at": _now(),
+            "dbt_succeeded": False, "validation": None, "published": False,
+            "published_run_id": current_run(paths.exports),
+        })
         err_console.print(
-            "[bold red]build failed[/]: see the errors above; `cx-value summary` lists what "
-            "failed and what was skipped"
+            "[bold red]build failed[/] (dbt): see the errors above; `cx-value summary` lists "
+            f"what failed and what was skipped. Nothing was published: {paths.published} "
+            "and the exports are untouched."
         )
         raise typer.Exit(code=1)
+    _gate_and_publish(paths, _project_vars() | parsed_vars, run_id, "build")
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _finding_line(finding: object) -> str:
+    """One finding of the gate: expectation, table, column, what was seen, examples."""
+    message = getattr(finding, "message", None)
+    if callable(message):
+        return str(message())
+    column = getattr(finding, "column", None)
+    where = f"{getattr(finding, 'table', '?')}" + (f", column {column}" if column else "")
+    examples = list(getattr(finding, "examples", None) or [])[:5]
+    line = (f"{getattr(finding, 'expectation', '?')} on {where} "
+            f"(suite {getattr(finding, 'suite', '?')}): {getattr(finding, 'observed', '')}")
+    return line + (f"; e.g. {examples}" if examples else "")
+
+
+def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -> None:
+    """Validate the working database; publish it when the gate passes, else exit 1 with
+    every failed expectation named and the published files left as they were."""
+    from cx_value.publish import (
+        PublishError,
+        checkpoint,
+        current_run,
+        publish,
+        write_status,
+    )
+    from cx_value.quality import validate_database
+
+    status: dict[str, object] = {"run_id": run_id, "command": command, "dbt_succeeded": True}
+    try:
+        # the gate reads the file the copy will be taken from: fold the WAL in first
+        checkpoint(paths.working)
+    except PublishError as exc:
+        err_console.print(f"[bold red]cannot validate[/]: {exc}")
+        raise typer.Exit(code=1) from exc
+    try:
+        report = validate_database(paths.working, docs_dir=paths.data_docs, dbt_vars=dbt_vars)
+    except Exception as exc:
+        # a gate that cannot run has not passed: record it and publish nothing
+        write_status(paths, {**status, "finished_at": _now(), "published": False,
+                             "validation": {"success": False, "failures": None,
+                                            "messages": [f"the gate could not run: {exc}"]},
+                             "published_run_id": current_run(paths.exports)})
+        err_console.print(f"[bold red]validation could not run[/]: {exc}. Nothing was "
+                          f"published: {paths.published} and {paths.current} are untouched.",
+                          highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from exc
+    docs = report.docs_index.resolve() if report.docs_index else None
+    validation = {
+        "success": report.success, "failures": len(report.failures),
+        "warnings": len(report.warnings), "seconds": round(report.seconds, 2),
+        "messages": [_finding_line(f) for f in [*report.failures, *report.warnings]][:50],
+        "docs_index": str(docs) if docs else None,
+    }
+    for finding in report.warnings:
+        console.print(f"[yellow]warning[/]: {_finding_line(finding)}",
+                      highlight=False, soft_wrap=True)
+    if not report.success:
+        write_status(paths, {**status, "finished_at": _now(), "validation": validation,
+                             "published": False,
+                             "published_run_id": current_run(paths.exports)})
+        err_console.print(
+            f"[bold red]validation failed[/]: {len(report.failures)} critical expectations "
+            "did not pass on the working database:"
+        )
+        for finding in report.failures:
+            err_console.print(f"  - {_finding_line(finding)}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"Nothing was published: {paths.published} and {paths.current} are untouched. "
+            f"The working database is {paths.working}; Data Docs: {docs}",
+            highlight=False, soft_wrap=True,
+        )
+        raise typer.Exit(code=1)
+    try:
+        done = publish(paths, run_id)
+    except PublishError as exc:
+        write_status(paths, {**status, "finished_at": _now(), "validation": validation,
+                             "published": False, "publish_error": str(exc),
+                             "published_run_id": current_run(paths.exports)})
+        err_console.print(f"[bold red]publishing failed[/]: {exc}")
+        raise typer.Exit(code=1) from exc
+    marts = done.manifest["marts"]
+    assert isinstance(marts, dict)
+    write_status(paths, {
+        **status, "finished_at": _now(), "validation": validation, "published": True,
+        "published_run_id": done.run_id, "publish_seconds": round(done.seconds, 2),
+        "exported_marts": len(marts), "exported_rows": sum(m["rows"] for m in marts.values()),
+    })
+    console.print(
+        f"[bold green]validated and published[/] run {done.run_id} in {done.seconds:.1f} s "
+        f"(gate {report.seconds:.1f} s)\n"
+        f"  published database: {paths.published.resolve()}\n"
+        f"  exports:            {paths.current.absolute()} -> {done.run_id} "
+        f"({len(marts)} marts)\n"
+        f"  data docs:          {docs}",
+        highlight=False, soft_wrap=True,
+    )
+
+
+@app.command("publish")
+def publish_command(
+    dbt_vars: Annotated[
+        str | None,
+        typer.Option("--vars", help="dbt vars for the gate's thresholds (default: those of "
+                     "the dbt run that built the working database)."),
+    ] = None,
+) -> None:
+    """Validate the working database as it is (e.g. after a plain `dbt build`) and publish
+    it, without rebuilding. Refuses when its last recorded dbt run failed."""
+    from cx_value.publish import new_run_id, resolve_paths
+    from cx_value.report import last_run
+
+    paths = resolve_paths()
+    if not paths.working.exists():
+        err_console.print(f"[bold red]no working database at {paths.working}[/]: run "
+                          "`dbt build` or `cx-value build` first")
+        raise typer.Exit(code=1)
+    import json
+
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(paths.working), read_only=True)
+    except duckdb.Error as exc:
+        err_console.print(f"[bold red]cannot open {paths.working}[/]: {exc}")
+        raise typer.Exit(code=1) from exc
+    try:
+        run = last_run(con)
+        recorded = con.execute(
+            "select run_vars from meta.dbt_runs where invocation_id = ?", [run.invocation_id]
+        ).fetchone() if run else None
+    finally:
+        con.close()
+    if run is not None and not run.succeeded:
+        err_console.print(
+            f"[bold red]not published[/]: the last dbt {run.command} on {paths.working} "
+            f"failed ({run.errors} errors, {run.failures} failed tests); fix and rebuild"
+        )
+        raise typer.Exit(code=1)
+    run_vars = json.loads(recorded[0]) if recorded and recorded[0] else {}
+    merged = _project_vars() | (run_vars if isinstance(run_vars, dict) else {})
+    _gate_and_publish(paths, merged | _parse_vars(dbt_vars), new_run_id(), "publish")
 
 
 @app.command()

@@ -86,12 +86,17 @@ def print_summary(database: Path, console: Console, project_root: Path = PROJECT
     if not database.exists():
         console.print(f"[red]no database at {database}: run `make demo` first")
         return 1
+    from cx_value.publish import read_status
+
+    # the published file only ever holds builds that passed; a later build that failed
+    # (dbt or the gate) is recorded beside it
+    attempt_failed = _print_last_attempt(console, read_status(database))
     con = duckdb.connect(str(database), read_only=True)
     try:
         relations = _relations(con)
         console.print(f"[bold]database:[/] {database.resolve()}")
         run = last_run(con)
-        failed = _print_run(con, console, run)
+        failed = _print_run(con, console, run, "published" if attempt_failed else "last")
         currency = run.currency if run else "the reporting currency (unknown: no run recorded)"
         observed = _print_sources(con, console, relations, currency)
         _print_headline(con, console, relations, currency, observed)
@@ -100,11 +105,68 @@ def print_summary(database: Path, console: Console, project_root: Path = PROJECT
         _print_journey(con, console, relations, currency)
     finally:
         con.close()
-    return 1 if failed else 0
+    return 1 if failed or attempt_failed else 0
 
 
-def _print_run(con: duckdb.DuckDBPyConnection, console: Console, run: LastRun | None) -> bool:
-    """The last build's outcome and what did not pass; True when it failed."""
+def _print_last_attempt(console: Console, status: dict | None) -> bool:
+    """The outcome of the last `cx-value build`/`publish` (``last_run.json``); True when
+    it failed, so the published database below is an earlier, validated one."""
+    if status is None:
+        return False
+    when = str(status.get("finished_at", ""))[:19]
+    validation = status.get("validation") or {}
+    if status.get("published"):
+        warned = validation.get("warnings") or 0
+        console.print(
+            f"[bold green]last {status.get('command')} validated and published[/] at {when} "
+            f"UTC, run {status.get('run_id')}"
+            + (f" ({warned} quality warnings)" if warned else "")
+            + f"; exports: {status.get('exports_current')}; Data Docs: "
+            f"{validation.get('docs_index')}",
+            highlight=False, soft_wrap=True,
+        )
+        return False
+    if not status.get("dbt_succeeded"):
+        _print_working_run(console, Path(str(status.get("working_database"))), when)
+    elif validation and not validation.get("success"):
+        console.print(
+            f"[bold red]last {status.get('command')} FAILED validation[/] at {when} UTC: "
+            f"{validation.get('failures')} critical expectations did not pass "
+            f"(Data Docs: {validation.get('docs_index')}):",
+            highlight=False, soft_wrap=True,
+        )
+        for message in validation.get("messages") or []:
+            console.print(f"  - {message}", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"[bold red]last {status.get('command')} FAILED to publish[/] at "
+                      f"{when} UTC: {status.get('publish_error')}", soft_wrap=True)
+    published = status.get("published_run_id")
+    console.print(
+        "[bold]Nothing was published; below is the published version"
+        + (f" (run {published})" if published else "") + ", untouched.[/]"
+    )
+    return True
+
+
+def _print_working_run(console: Console, working: Path, when: str) -> None:
+    """What did not pass in the working database's last dbt run."""
+    try:
+        con = duckdb.connect(str(working), read_only=True)
+    except duckdb.Error as exc:
+        console.print(f"[bold red]last build FAILED[/] at {when} UTC (dbt); {working} "
+                      f"cannot be read for details: {exc}", soft_wrap=True)
+        return
+    try:
+        _print_run(con, console, last_run(con))
+    finally:
+        con.close()
+
+
+def _print_run(
+    con: duckdb.DuckDBPyConnection, console: Console, run: LastRun | None, label: str = "last"
+) -> bool:
+    """The outcome of a build (``label``: last or published) and what did not pass; True
+    when it failed."""
     if run is None:
         console.print(
             "[yellow]build status unknown:[/] no run is recorded in this database "
@@ -117,12 +179,12 @@ def _print_run(con: duckdb.DuckDBPyConnection, console: Console, run: LastRun | 
     if run.succeeded:
         warned = f", {run.warnings} warnings" if run.warnings else ""
         console.print(
-            f"[bold green]last {run.command} succeeded[/] at {when} UTC ({scope}, "
+            f"[bold green]{label} {run.command} succeeded[/] at {when} UTC ({scope}, "
             f"{run.nodes:,} nodes{warned}){absent}"
         )
         return False
     console.print(
-        f"[bold red]last {run.command} FAILED[/] at {when} UTC ({scope}): {run.errors} errors, "
+        f"[bold red]{label} {run.command} FAILED[/] at {when} UTC ({scope}): {run.errors} errors, "
         f"{run.failures} failed tests, {run.skipped} nodes skipped because of them{absent}. "
         "Marts below may be missing or stale."
     )

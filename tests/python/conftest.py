@@ -31,6 +31,9 @@ def run_cx_value(
     """Run the CLI in a subprocess; dbt artefacts go to `scratch`, not the project's target/."""
     scratch.mkdir(parents=True, exist_ok=True)
     env = {
+        # each test database gets its own working database beside it (<folder>/work/),
+        # whatever CX_DUCKDB_WORK_PATH the shell running the tests has
+        "CX_DUCKDB_WORK_PATH": "",
         "DBT_TARGET_PATH": str(scratch / "target"),
         "DBT_LOG_PATH": str(scratch / "logs"),
         # build the selected models and the tests on them only, not tests that

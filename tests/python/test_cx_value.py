@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, GeneratedWarehouse, run_cx_value
 
+from cx_value.publish import working_path
+
 pytestmark = pytest.mark.integration
 
 Z95 = 1.959963984540054
@@ -39,6 +41,7 @@ class CxValueWarehouse:
     truth: dict[str, Any]
     default_window: tuple[str, str]
     default_as_of: str
+    database: Path  # the working database the pinned build wrote (dbt, not published)
 
 
 def _query(database: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -49,11 +52,12 @@ def _query(database: Path, sql: str) -> list[tuple[Any, ...]]:
 def _build_with_vars(
     warehouse: GeneratedWarehouse, select: str, dbt_vars: dict[str, str], scratch: Path
 ) -> subprocess.CompletedProcess[str]:
-    """`cx-value build` with dbt vars: the CLI has no --vars, so this mirrors what it does
-    for --raw-dir (the same environment) and passes --vars to dbt."""
+    """dbt itself with vars, as an analytics engineer runs it: the same environment as
+    `cx-value build --raw-dir`, into the working database (which a plain dbt run writes;
+    nothing is validated or published)."""
     env = {
         **os.environ,
-        "CX_DUCKDB_PATH": str(warehouse.database),
+        "CX_DUCKDB_WORK_PATH": str(working_path(warehouse.database, from_env=False)),
         "CX_RAW_MODE": "files",
         "CX_RAW_DIR": str(warehouse.raw_dir.resolve()),
         "CX_RAW_FORMAT": "parquet",
@@ -99,11 +103,11 @@ def cx_value_warehouse(
         {"cx_cx_value_window_start": truth["calendar"]["outcome_window_start"]}, scratch,
     )
     assert pinned.returncode == 0, pinned.stdout[-5000:]
-    return CxValueWarehouse(w, truth, (start, end), as_of)
+    return CxValueWarehouse(w, truth, (start, end), as_of, working_path(w.database, from_env=False))
 
 
 def _mart(cx: CxValueWarehouse, customer_type: str) -> dict[str, dict[str, Any]]:
-    with duckdb.connect(str(cx.warehouse.database), read_only=True) as con:
+    with duckdb.connect(str(cx.database), read_only=True) as con:
         rows = con.sql(
             f"select * from marts.mart_cx_value where customer_type = '{customer_type}'"
         ).df().to_dict("records")
@@ -111,7 +115,7 @@ def _mart(cx: CxValueWarehouse, customer_type: str) -> dict[str, dict[str, Any]]
 
 
 def _customers(cx: CxValueWarehouse) -> Any:
-    with duckdb.connect(str(cx.warehouse.database), read_only=True) as con:
+    with duckdb.connect(str(cx.database), read_only=True) as con:
         return con.sql("select * from intermediate.int_customers_cx_banded").df()
 
 
@@ -129,7 +133,7 @@ def test_pinned_window_is_the_generators_outcome_window(
 ) -> None:
     calendar = cx_value_warehouse.truth["calendar"]
     rows = _query(
-        cx_value_warehouse.warehouse.database,
+        cx_value_warehouse.database,
         "select distinct cast(window_start_date as varchar), cast(window_end_date as varchar)"
         " from marts.mart_cx_value",
     )
@@ -271,7 +275,7 @@ def test_planted_renewal_rates_are_recovered(cx_value_warehouse: CxValueWarehous
     """
     renewal = cx_value_warehouse.truth["renewal"]
     mart = _mart(cx_value_warehouse, "b2b")
-    features = _query(cx_value_warehouse.warehouse.database, RENEWAL_FEATURES_SQL)
+    features = _query(cx_value_warehouse.database, RENEWAL_FEATURES_SQL)
     z = 2.393979879  # scipy.stats.norm.ppf(1 - 0.05 / 6)
     print()
     for band in BANDS:
@@ -322,7 +326,7 @@ def test_mart_statistics_equal_numpy_on_the_customers(
 
 def test_nps_outcomes_correlations_equal_numpy(cx_value_warehouse: CxValueWarehouse) -> None:
     customers = _customers(cx_value_warehouse)
-    with duckdb.connect(str(cx_value_warehouse.warehouse.database), read_only=True) as con:
+    with duckdb.connect(str(cx_value_warehouse.database), read_only=True) as con:
         rows = con.sql("select * from marts.mart_nps_outcomes").df()
     for customer_type in ("b2b", "b2c"):
         scored = customers[
@@ -342,7 +346,7 @@ def test_nps_outcomes_correlations_equal_numpy(cx_value_warehouse: CxValueWareho
 def test_promoters_buy_again_more_than_detractors(cx_value_warehouse: CxValueWarehouse) -> None:
     """NPS predicts repurchase on the generated data, where the band drives window spend:
     the b2c promoters' repurchase interval lies above the detractors'."""
-    with duckdb.connect(str(cx_value_warehouse.warehouse.database), read_only=True) as con:
+    with duckdb.connect(str(cx_value_warehouse.database), read_only=True) as con:
         rows = con.sql(
             "select nps_class, customers, repurchase_rate, repurchase_rate_lower,"
             " repurchase_rate_upper, referral_rate, nps_revenue_correlation"

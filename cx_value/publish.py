@@ -1,0 +1,399 @@
+"""Publishing: from the working database dbt builds to the files BI tools read.
+
+dbt only ever writes the *working* database. Once it has passed the data-quality gate,
+:func:`publish` makes it visible in two forms:
+
+- the *published* database (``CX_DUCKDB_PATH``): a copy of the checkpointed working
+  file, written beside the published path, flushed to disk and renamed over it. A rename
+  within one folder is atomic, so a reader opening the path gets the old file or the new
+  one, never a mix; a reader that already has the old file open keeps reading it (its
+  inode lives until it closes), which is what a BI tool holding a connection needs.
+- Parquet exports of every public mart in ``<publish dir>/exports/<run_id>/`` with a
+  ``_manifest.json``, and ``exports/current``, a symlink swapped by rename onto the new
+  run folder. The last :data:`KEEP_RUNS` run folders are kept.
+
+A failed gate never calls :func:`publish`, so the published files stay as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_PUBLISHED = Path(".data/cx_value.duckdb")
+KEEP_RUNS = 3
+MART_SCHEMA = "marts"
+MART_PREFIXES = ("fct_", "dim_", "mart_")
+MANIFEST_NAME = "_manifest.json"
+STATUS_NAME = "last_run.json"
+
+
+class PublishError(RuntimeError):
+    """The working database cannot be published (missing, locked, or left mid-write)."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the working database, the published database and the published folder are."""
+
+    published: Path
+    working: Path
+    publish_dir: Path
+
+    @property
+    def exports(self) -> Path:
+        return self.publish_dir / "exports"
+
+    @property
+    def current(self) -> Path:
+        return self.exports / "current"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.publish_dir / "data_docs"
+
+    @property
+    def status(self) -> Path:
+        return self.publish_dir / STATUS_NAME
+
+
+def working_path(published: Path, *, from_env: bool = True) -> Path:
+    """The working database for ``published``: CX_DUCKDB_WORK_PATH (unless ``from_env``
+    is false), else ``<published folder>/work/<published file name>``."""
+    configured = os.environ.get("CX_DUCKDB_WORK_PATH") if from_env else None
+    return Path(configured) if configured else published.parent / "work" / published.name
+
+
+def resolve_paths(published: Path | None = None) -> Paths:
+    """The three locations, from the environment (CX_DUCKDB_PATH, CX_DUCKDB_WORK_PATH,
+    CX_PUBLISH_DIR) unless ``published`` is given."""
+    if published is None:
+        published = Path(os.environ.get("CX_DUCKDB_PATH") or DEFAULT_PUBLISHED)
+    configured_dir = os.environ.get("CX_PUBLISH_DIR")
+    publish_dir = Path(configured_dir) if configured_dir else published.parent
+    return Paths(published=published, working=working_path(published), publish_dir=publish_dir)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A run id that sorts by time: UTC timestamp to the microsecond plus a random suffix
+    (two runs in the same microsecond still get distinct folders)."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%S.%f}Z-{secrets.token_hex(3)}"
+
+
+def _wal(database: Path) -> Path:
+    return database.with_name(database.name + ".wal")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # the rename itself is only durable once the folder's entry is on disk
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_copy(source: Path, target: Path, tag: str) -> None:
+    """Copy ``source`` over ``target`` so that ``target`` is always a whole file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{tag}.tmp")
+    try:
+        shutil.copyfile(source, temp)
+        _fsync_file(temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    _fsync_dir(target.parent)
+
+
+def _write_json(path: Path, payload: Mapping[str, object]) -> None:
+    """Write JSON by rename, so a reader never sees half a file."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp")
+    temp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    os.replace(temp, path)
+
+
+def prepare_working(paths: Paths) -> bool:
+    """Make sure the working database's folder exists. When there is no working file but
+    a published one, start from a copy of the published one: incremental models
+    (web sessions) then continue from the state that was published instead of
+    rebuilding their whole history. True when it was seeded so."""
+    paths.working.parent.mkdir(parents=True, exist_ok=True)
+    if paths.working.exists() or not paths.published.exists():
+        return False
+    if _wal(paths.published).exists():
+        raise PublishError(
+            f"{_wal(paths.published)} exists: the published database was opened for "
+            "writing; it should only ever be read"
+        )
+    _atomic_copy(paths.published, paths.working, "seed")
+    return True
+
+
+def checkpoint(database: Path) -> None:
+    """Fold the write-ahead log into the file and close it, so the file alone is the
+    database. Fails when another process has it open (a running dbt, or a reader)."""
+    if not database.exists():
+        raise PublishError(f"no working database at {database}: build it first")
+    try:
+        con = duckdb.connect(str(database))
+    except duckdb.Error as exc:
+        raise PublishError(f"cannot open {database} to checkpoint it: {exc}") from exc
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    if _wal(database).exists():
+        raise PublishError(f"{_wal(database)} is still there after a checkpoint")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def public_mart_names(
+    con: duckdb.DuckDBPyConnection, manifest_path: Path | None = None
+) -> tuple[list[str], str]:
+    """The public marts to export and where the list came from.
+
+    The manifest's ``access: public`` models are the definition. Fallback, for a
+    project whose marts are not yet marked public: the ``fct_``/``dim_``/``mart_`` tables
+    in schema ``marts``.
+    """
+    from cx_value.manifest import public_marts
+
+    with contextlib.suppress(FileNotFoundError):
+        declared = [m.name for m in public_marts(manifest_path)]
+        if declared:
+            return declared, "dbt manifest (access: public)"
+    # FALLBACK until every public mart carries `access: public`: the naming scheme.
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ?"
+        " order by table_name",
+        [MART_SCHEMA],
+    ).fetchall()
+    names = [name for (name,) in rows if name.startswith(MART_PREFIXES)]
+    return names, "fallback: fct_/dim_/mart_ tables in schema marts"
+
+
+def _observation_date(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The warehouse's observation date (intermediate.int_observation_date), if built."""
+    try:
+        row = con.execute(
+            "select cast(as_of_date as varchar) from intermediate.int_observation_date"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
+
+
+def export_marts(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    run_id: str,
+    published_at: str,
+    manifest_path: Path | None = None,
+) -> dict[str, object]:
+    """Write every public mart present in ``con`` as ``<folder>/<mart>.parquet`` plus
+    ``_manifest.json``; return the manifest."""
+    names, source = public_mart_names(con, manifest_path)
+    present = {
+        name for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?",
+            [MART_SCHEMA],
+        ).fetchall()
+    }
+    folder.mkdir(parents=True)
+    marts: dict[str, dict[str, object]] = {}
+    for name in names:
+        if name not in present:
+            continue
+        relation = f"{_ident(MART_SCHEMA)}.{_ident(name)}"
+        target = folder / f"{name}.parquet"
+        con.execute(f"copy (select * from {relation}) to {_sql_text(str(target))} "
+                    "(format parquet, compression zstd)")
+        (rows,) = con.execute(f"select count(*) from {relation}").fetchone()  # type: ignore[misc]
+        marts[name] = {"file": target.name, "rows": rows}
+    manifest: dict[str, object] = {
+        "run_id": run_id,
+        "published_at": published_at,
+        "observation_date": _observation_date(con),
+        "public_marts_from": source,
+        "marts": marts,
+        # public marts the working database does not hold (a partial --select build)
+        "not_built": sorted(set(names) - present),
+    }
+    _write_json(folder / MANIFEST_NAME, manifest)
+    return manifest
+
+
+def current_run(exports: Path) -> str | None:
+    """The run folder ``exports/current`` points at, or None."""
+    current = exports / "current"
+    if not current.is_symlink():
+        return None
+    return Path(os.readlink(current)).name
+
+
+def _swap_current(exports: Path, run_id: str) -> None:
+    # relative target: the exports folder can be moved or mounted elsewhere
+    temp = exports / f".current.{run_id}.tmp"
+    temp.unlink(missing_ok=True)
+    temp.symlink_to(run_id, target_is_directory=True)
+    os.replace(temp, exports / "current")
+    _fsync_dir(exports)
+
+
+def prune_runs(exports: Path, keep: int = KEEP_RUNS) -> list[str]:
+    """Delete run folders beyond the newest ``keep`` (never the one ``current`` points
+    at) and temporary folders left by an interrupted publish; return what was removed."""
+    current = current_run(exports)
+    runs = sorted(
+        p.name for p in exports.iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    )
+    doomed = [r for r in runs[:-keep] if r != current] if keep > 0 else []
+    # .<run>.tmp folders are only left behind by a publish that died half-way; the lock
+    # taken by publish() means no other publish is writing one now
+    doomed += [p.name for p in exports.iterdir() if p.name.startswith(".") and
+               p.name.endswith(".tmp")]
+    for name in doomed:
+        path = exports / name
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        else:
+            shutil.rmtree(path)
+    return doomed
+
+
+@contextlib.contextmanager
+def _publish_lock(publish_dir: Path) -> Iterator[None]:
+    """One publish at a time per folder (two would race on the temp names and pruning)."""
+    publish_dir.mkdir(parents=True, exist_ok=True)
+    with (publish_dir / ".publish.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise PublishError(f"another publish into {publish_dir} is running") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one publish wrote."""
+
+    run_id: str
+    published_at: str
+    database: Path
+    export_dir: Path
+    current: Path
+    manifest: dict[str, object]
+    removed_runs: list[str]
+    seconds: float
+
+
+def publish(
+    paths: Paths, run_id: str | None = None, manifest_path: Path | None = None
+) -> Published:
+    """Publish the (validated) working database: exports first, under a name no reader
+    uses yet, then the database file by rename, then the ``current`` pointer by rename.
+
+    A crash at any step leaves the previous database and the previous ``current``
+    complete; at worst an unreferenced run folder or a ``.tmp`` file stays behind, and the
+    next publish removes it.
+    """
+    started = time.perf_counter()
+    run_id = run_id or new_run_id()
+    published_at = datetime.now(UTC).isoformat(timespec="seconds")
+    with _publish_lock(paths.publish_dir):
+        if _wal(paths.published).exists():
+            # a WAL beside the published file would be replayed onto the new file
+            raise PublishError(
+                f"{_wal(paths.published)} exists: the published database was opened for "
+                "writing; close whatever did so (it must only be read) and remove it"
+            )
+        checkpoint(paths.working)
+        # copies left by a publish that was killed mid-copy (the lock says none is running)
+        for stale in paths.published.parent.glob(f".{paths.published.name}.*.tmp"):
+            stale.unlink()
+        paths.exports.mkdir(parents=True, exist_ok=True)
+        staging = paths.exports / f".{run_id}.tmp"
+        # read-only from here on: DuckDB's lock then keeps any writer (dbt) out while
+        # the exports and the copy are taken, so both are the same state of the file
+        con = duckdb.connect(str(paths.working), read_only=True)
+        try:
+            if _wal(paths.working).exists():
+                raise PublishError(f"{paths.working} was written to during publishing")
+            manifest = export_marts(con, staging, run_id, published_at, manifest_path)
+            for path in staging.iterdir():
+                _fsync_file(path)
+            _fsync_dir(staging)
+            export_dir = paths.exports / run_id
+            os.replace(staging, export_dir)
+            _atomic_copy(paths.working, paths.published, run_id)
+        finally:
+            con.close()
+            if staging.exists():
+                shutil.rmtree(staging)
+        _swap_current(paths.exports, run_id)
+        removed = prune_runs(paths.exports)
+    return Published(
+        run_id=run_id, published_at=published_at, database=paths.published,
+        export_dir=export_dir, current=paths.current, manifest=manifest,
+        removed_runs=removed, seconds=time.perf_counter() - started,
+    )
+
+
+def write_status(paths: Paths, status: Mapping[str, object]) -> None:
+    """Record the outcome of the last build or publish in ``<publish dir>/last_run.json``
+    (read by `cx-value summary`), with the databases it is about."""
+    paths.publish_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(paths.status, {
+        **status,
+        "published_database": str(paths.published.resolve()),
+        "working_database": str(paths.working.resolve()),
+        "exports_current": str(paths.current.absolute()),
+        "data_docs": str((paths.data_docs / "index.html").absolute()),
+    })
+
+
+def read_status(published: Path) -> dict | None:
+    """The last recorded outcome for ``published``, or None (none recorded, or the
+    status file in its folder is about another database)."""
+    path = resolve_paths(published).status
+    if not path.is_file():
+        return None
+    try:
+        status = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    if status.get("published_database") != str(published.resolve()):
+        return None
+    return status
