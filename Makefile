@@ -12,12 +12,13 @@ STAMP := $(VENV)/.installed
 export CX_DUCKDB_PATH ?= .data/cx_value.duckdb
 TEST_DB := .data/test/cx_value_test.duckdb
 
-.PHONY: help setup demo test test-python test-dbt test-integration lint bench generate-seeds clean browser docs
+.PHONY: help setup demo test test-python test-dbt test-integration lint bench generate-seeds clean browser docs ci-pr
 
 help:
 	@echo "make demo   - set up and build the warehouse on the demo data ($(CX_DUCKDB_PATH))"
 	@echo "make test   - set up and run every test (pytest, dbt build, sqlfluff, ruff)"
 	@echo "make bench  - generator and CLV-fit benchmarks at 1,000,000 customers (results in benchmarks/results/)"
+	@echo "make ci-pr  - build only the models changed since the published build, and what depends on them"
 	@echo "make docs   - the dbt docs site as one static HTML file (<publish dir>/docs/index.html)"
 
 $(STAMP): pyproject.toml
@@ -34,11 +35,16 @@ setup: $(STAMP)
 # BI tools read the published file read-only or the Parquet files in exports/current/.
 demo: setup
 	$(BIN)/cx-value build
+	$(BIN)/cx-value dashboard --database $(CX_DUCKDB_PATH) --out $(PUBLISH_DIR)/dashboard.html
+	@$(MAKE) --no-print-directory docs
 	$(BIN)/cx-value summary
-	@echo "published database (open read-only): $(abspath $(CX_DUCKDB_PATH))"
-	@echo "Parquet exports of the public marts:  $(abspath $(dir $(CX_DUCKDB_PATH)))/exports/current/"
+	@echo "published database (open it read-only): $(abspath $(CX_DUCKDB_PATH))"
+	@echo "Parquet exports of the public marts:      $(abspath $(PUBLISH_DIR))/exports/current/"
+	@echo "Data Docs (quality gate):                 $(abspath $(PUBLISH_DIR))/data_docs/index.html"
+	@echo "docs site:                                $(abspath $(PUBLISH_DIR))/docs/index.html"
+	@echo "dashboard:                                $(abspath $(PUBLISH_DIR))/dashboard.html"
 
-test: setup test-python test-dbt test-integration lint
+test: setup browser test-python test-dbt test-integration lint
 
 test-python:
 	$(BIN)/ruff check cx_value tests benchmarks
@@ -81,5 +87,20 @@ docs: setup
 	cp target/static_index.html "$$publish_dir/docs/index.html"; \
 	echo "docs site: $$publish_dir/docs/index.html"
 
+# Build only what changed against the published build (slim CI for a pull request):
+# the models changed since the published manifest and everything downstream of them go
+# to a scratch database (.data/ci-pr/); everything else is read from the published file
+# (--defer), which stays untouched. Needs a published build (make demo) first.
+PUBLISH_DIR = $(or $(CX_PUBLISH_DIR),$(patsubst %/,%,$(dir $(CX_DUCKDB_PATH))))
+ci-pr: setup
+	@test -f "$(PUBLISH_DIR)/state/manifest.json" || { \
+		echo "no published build in $(PUBLISH_DIR) to compare with: run make demo first"; exit 1; }
+	rm -rf .data/ci-pr && mkdir -p .data/ci-pr
+	CX_TARGET=ci_pr CX_CI_PR_PATH=.data/ci-pr/ci_pr.duckdb DBT_TARGET_PATH=target/ci-pr \
+		$(BIN)/dbt build --profiles-dir . --select state:modified+ --defer \
+		--state "$(PUBLISH_DIR)/state"
+
+# everything built, but the tracked .data/work/.gitkeep (a plain dbt build needs the folder)
 clean:
-	rm -rf .data target logs
+	rm -rf target logs
+	find .data -mindepth 1 -not -path .data/work -not -path .data/work/.gitkeep -delete

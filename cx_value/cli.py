@@ -580,5 +580,25 @@ def dashboard(
             err_console.print(f"[bold red]no screenshot[/]: {exc}")
             raise typer.Exit(code=1) from exc
 
+
+def main() -> None:
+    """The `cx-value` entry point: the command, then an exit that skips the interpreter's
+    teardown. duckdb's bindings (nanobind) list dozens of "leaked" objects at teardown
+    once Great Expectations has been imported: harmless, but it buries the run's last
+    lines. Log handlers are flushed first; every database is closed by then."""
+    import logging
+    import sys
+
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -67,6 +67,11 @@ class Paths:
     def status(self) -> Path:
         return self.publish_dir / STATUS_NAME
 
+    @property
+    def state(self) -> Path:
+        """The dbt manifest of the published build: the `--state` of a slim build."""
+        return self.publish_dir / "state"
+
 
 def working_path(published: Path, *, from_env: bool = True) -> Path:
     """The working database for ``published``: CX_DUCKDB_WORK_PATH (unless ``from_env``
@@ -180,24 +185,21 @@ def public_mart_names(
 ) -> tuple[list[str], str]:
     """The public marts to export and where the list came from.
 
-    The manifest's ``access: public`` models are the definition. Fallback, for a
-    project whose marts are not yet marked public: the ``fct_``/``dim_``/``mart_`` tables
-    in schema ``marts``.
+    The manifest's ``access: public`` models are the definition. Without a manifest (a
+    database published away from its project) the naming scheme stands in: the
+    ``fct_``/``dim_``/``mart_`` tables in schema ``marts``.
     """
     from cx_value.manifest import public_marts
 
     with contextlib.suppress(FileNotFoundError):
-        declared = [m.name for m in public_marts(manifest_path)]
-        if declared:
-            return declared, "dbt manifest (access: public)"
-    # FALLBACK until every public mart carries `access: public`: the naming scheme.
+        return [m.name for m in public_marts(manifest_path)], "dbt manifest (access: public)"
     rows = con.execute(
         "select table_name from information_schema.tables where table_schema = ?"
         " order by table_name",
         [MART_SCHEMA],
     ).fetchall()
     names = [name for (name,) in rows if name.startswith(MART_PREFIXES)]
-    return names, "fallback: fct_/dim_/mart_ tables in schema marts"
+    return names, "no manifest: fct_/dim_/mart_ tables in schema marts"
 
 
 def _observation_date(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -319,6 +321,19 @@ class Published:
     seconds: float
 
 
+def _save_state(paths: Paths, manifest_path: Path | None) -> None:
+    """Keep the manifest of the build just published beside it, so `make ci-pr` can build
+    only what changed since (`--state`) and read the rest from the published file
+    (`--defer`)."""
+    from cx_value.manifest import target_dir
+
+    source = manifest_path or target_dir() / "manifest.json"
+    if not source.is_file():
+        return
+    paths.state.mkdir(parents=True, exist_ok=True)
+    _atomic_copy(source, paths.state / "manifest.json", "state")
+
+
 def publish(
     paths: Paths, run_id: str | None = None, manifest_path: Path | None = None
 ) -> Published:
@@ -363,6 +378,7 @@ def publish(
             if staging.exists():
                 shutil.rmtree(staging)
         _swap_current(paths.exports, run_id)
+        _save_state(paths, manifest_path)
         removed = prune_runs(paths.exports)
     return Published(
         run_id=run_id, published_at=published_at, database=paths.published,

@@ -127,7 +127,7 @@ def test_publish_swaps_the_database_and_exports_every_mart(tmp_path: Path) -> No
                                  "mart_a": {"file": "mart_a.parquet", "rows": 50}}
     assert manifest["observation_date"] == "2026-07-01"
     assert manifest["run_id"] == first.run_id
-    assert "fallback" in manifest["public_marts_from"]
+    assert "no manifest" in manifest["public_marts_from"]
     assert sorted(p.name for p in paths.current.iterdir()) == [
         "_manifest.json", "dim_b.parquet", "mart_a.parquet"]  # clv_internal is not public
     assert pq.read_table(paths.current / "mart_a.parquet").to_pydict() == {
