@@ -132,9 +132,10 @@
 
 {# Every touchpoint type a build can make: the built-in ones and the analyst's. #}
 {% macro cx_touchpoint_types() -%}
-    {%- set types = cx_builtin_touchpoint_types() -%}
+    {#- a namespace: a plain set inside the loop would not outlive it -#}
+    {%- set found = namespace(types=cx_builtin_touchpoint_types()) -%}
     {%- for model_types in cx_touchpoint_models().values() -%}
-        {%- set types = types + (model_types | list) -%}
+        {%- set found.types = found.types + (model_types | list) -%}
     {%- endfor -%}
-    {{ return(types) }}
+    {{ return(found.types) }}
 {%- endmacro %}

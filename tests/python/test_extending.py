@@ -160,7 +160,7 @@ def test_metric_by_month_equals_the_mart(project: Project) -> None:
 def test_var_override_for_one_run(project: Project) -> None:
     """`--vars` changes one run: with a minimum sample of 100 answers every score with
     fewer is flagged too small, and the default (30) flagged fewer rows."""
-    flagged_sql = "select count(*) from marts.mart_stage_scores where cx_is_too_small"
+    flagged_sql = "select count(*) from marts.mart_stage_scores where is_nps_too_small"
     before = project.query(flagged_sql)[0][0]
     command = readme_blocks()["var-override"].strip().split(maxsplit=3)
     assert command[:3] == ["cx-value", "build", "--vars"]
@@ -170,7 +170,7 @@ def test_var_override_for_one_run(project: Project) -> None:
     wrong = project.query(
         """
         select count(*) from marts.mart_stage_scores
-        where cx_is_too_small != (nps_respondents < 100)
+        where is_nps_too_small != (nps_respondents < 100)
         """
     )[0][0]
     after = project.query(flagged_sql)[0][0]
@@ -182,6 +182,10 @@ def test_slim_build_of_what_changed(project: Project) -> None:
     """`make ci-pr` after a change to one mart builds that mart and what depends on it,
     reading everything else from the published database, which it leaves untouched."""
     published_before = project.published.read_bytes()
+    command = readme_blocks()["ci-pr"].strip()
+    recipe = (project.root / "Makefile").read_text().split("\nci-pr:", 1)[1].split("\n\n")[0]
+    for flag in ("--select state:modified+", "--defer", "--state"):
+        assert flag in command and flag in recipe.replace("\\\n", " "), flag
     model = project.root / "models/marts/service/mart_service_channels.sql"
     model.write_text(model.read_text() + "\n-- a reviewed change\n")
     venv = Path(sys.executable).parent.parent
@@ -191,5 +195,7 @@ def test_slim_build_of_what_changed(project: Project) -> None:
     models = {r["unique_id"].split(".")[-1] for r in results["results"]
               if r["unique_id"].startswith("model.")}
     assert models == {"mart_service_channels"}
-    assert all(r["status"] in ("success", "pass") for r in results["results"])
+    built = [r for r in results["results"] if r["unique_id"].split(".")[0] in ("model", "test")]
+    assert len(built) > 5
+    assert all(r["status"] in ("success", "pass") for r in built)
     assert project.published.read_bytes() == published_before
