@@ -101,7 +101,9 @@ def _model_files(project_root: Path) -> dict[str, Path]:
 
 
 def public_marts(project_root: Path) -> dict[str, Mart]:
-    """Every model under models/marts with its ``meta.cx_needs`` (empty when undeclared)."""
+    """Every model under models/marts with its ``meta.cx_needs`` (empty when undeclared):
+    the public marts (``access: public``) and the fitted models' tables beside them, all
+    of which must have rows exactly when their raw tables do."""
     marts_dir = project_root / "models" / "marts"
     files = {stem: path for stem, path in _model_files(project_root).items()
              if marts_dir in path.parents}

@@ -418,7 +418,8 @@ def _print_marts(
     run: LastRun | None,
     project_root: Path,
 ) -> None:
-    """Public marts without rows, each with the reason."""
+    """Marts (public marts and the fitted models' tables) without rows, each with the
+    reason."""
     marts = public_marts(project_root)
     failed_nodes: dict[str, str] = {}
     if run is not None and not run.succeeded:
@@ -438,7 +439,8 @@ def _print_marts(
     if empty.row_count:
         console.print(empty)
     else:
-        console.print(f"all {len(marts)} public marts have rows")
+        console.print(f"all {len(marts)} marts have rows "
+                      "(the public marts and the fitted models' tables)")
 
 
 def _empty_reason(
