@@ -379,19 +379,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _finding_line(finding: object) -> str:
-    """One finding of the gate: expectation, table, column, what was seen, examples."""
-    message = getattr(finding, "message", None)
-    if callable(message):
-        return str(message())
-    column = getattr(finding, "column", None)
-    where = f"{getattr(finding, 'table', '?')}" + (f", column {column}" if column else "")
-    examples = list(getattr(finding, "examples", None) or [])[:5]
-    line = (f"{getattr(finding, 'expectation', '?')} on {where} "
-            f"(suite {getattr(finding, 'suite', '?')}): {getattr(finding, 'observed', '')}")
-    return line + (f"; e.g. {examples}" if examples else "")
-
-
 def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -> None:
     """Validate the working database; publish it when the gate passes, else exit 1 with
     every failed expectation named and the published files left as they were."""
@@ -427,11 +414,11 @@ def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -
     validation = {
         "success": report.success, "failures": len(report.failures),
         "warnings": len(report.warnings), "seconds": round(report.seconds, 2),
-        "messages": [_finding_line(f) for f in [*report.failures, *report.warnings]][:50],
+        "messages": [f.message() for f in [*report.failures, *report.warnings]][:50],
         "docs_index": str(docs) if docs else None,
     }
     for finding in report.warnings:
-        console.print(f"[yellow]warning[/]: {_finding_line(finding)}",
+        console.print(f"[yellow]{finding.message()}[/]",
                       highlight=False, soft_wrap=True)
     if not report.success:
         write_status(paths, {**status, "finished_at": _now(), "validation": validation,
@@ -442,7 +429,7 @@ def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -
             "did not pass on the working database:"
         )
         for finding in report.failures:
-            err_console.print(f"  - {_finding_line(finding)}", highlight=False, soft_wrap=True)
+            err_console.print(f"  - {finding.message()}", highlight=False, soft_wrap=True)
         err_console.print(
             f"Nothing was published: {paths.published} and {paths.current} are untouched. "
             f"The working database is {paths.working}; Data Docs: {docs}",

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from cx_value import publish as pub
 from cx_value.cli import app
+from cx_value.quality.validate import Finding
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -216,17 +217,6 @@ def test_status_is_read_only_for_its_own_database(tmp_path: Path) -> None:
 
 
 @dataclass
-class _Finding:
-    suite: str
-    table: str
-    column: str | None
-    expectation: str
-    severity: str
-    observed: str
-    examples: list
-
-
-@dataclass
 class _Report:
     success: bool
     failures: list
@@ -262,10 +252,10 @@ def test_cli_publish_leaves_everything_untouched_when_the_gate_fails(
     pub.publish(paths, "20260101T000000.000000Z-aaaaaa")
     before = (_sha(paths.published), _hash_tree(paths.exports))
     _make_warehouse(paths.working, version=2)
-    failing = _Report(False, [_Finding("marts", "marts.mart_a", "version",
+    failing = _Report(False, [Finding("marts", "marts.mart_a", "version",
                                        "expect_column_values_to_be_between", "critical",
                                        "50 values out of range", [2, 2])],
-                      [_Finding("staging", "staging.stg_x", None, "expect_share", "warning",
+                      [Finding("staging", "staging.stg_x", None, "expect_share", "warning",
                                 "6 % rejected", [])])
     seen: list = []
     _fake_gate(monkeypatch, failing, seen)
@@ -275,9 +265,9 @@ def test_cli_publish_leaves_everything_untouched_when_the_gate_fails(
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "validation failed" in text
-    assert ("expect_column_values_to_be_between on marts.mart_a, column version" in text)
-    assert "e.g. [2, 2]" in text and "untouched" in text
-    assert "warning: expect_share on staging.stg_x" in text
+    assert "expect_column_values_to_be_between failed on marts.mart_a column version" in text
+    assert "examples: 2; 2" in text and "untouched" in text
+    assert "warning: expect_share failed on staging.stg_x" in text
     assert (_sha(paths.published), _hash_tree(paths.exports)) == before
     database, docs_dir, dbt_vars = seen[0]
     assert database == paths.working and docs_dir == paths.data_docs
