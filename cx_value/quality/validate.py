@@ -227,12 +227,15 @@ def rejected_share_settings(variables: Mapping[str, object]) -> tuple[float, str
 
 
 def raw_schema(source: str, variables: Mapping[str, object]) -> str:
-    """The schema dbt reads a source's raw tables from (as models/staging/*/_*__sources.yml)."""
-    if f"cx_{source}_schema" in variables:
+    """The schema dbt reads a source's raw tables from (as models/staging/*/_*__sources.yml).
+
+    The vars are declared empty in dbt_project.yml: empty means "not set", as in the
+    macros (``var(...) or env_var(...)``)."""
+    if variables.get(f"cx_{source}_schema"):
         return str(variables[f"cx_{source}_schema"])
     if os.environ.get("CX_RAW_SCHEMA"):
         return os.environ["CX_RAW_SCHEMA"]
-    mode = str(variables.get("cx_raw_mode", os.environ.get("CX_RAW_MODE", "demo")))
+    mode = str(variables.get("cx_raw_mode") or os.environ.get("CX_RAW_MODE") or "demo")
     return "demo_raw" if mode == "demo" else "raw"
 
 

@@ -199,3 +199,17 @@ def test_slim_build_of_what_changed(project: Project) -> None:
     assert len(built) > 5
     assert all(r["status"] in ("success", "pass") for r in built)
     assert project.published.read_bytes() == published_before
+
+
+def test_a_touchpoint_declaration_that_clashes_is_refused_by_name(project: Project) -> None:
+    """Declaring a built-in touchpoint type for one's own model stops the run before any
+    model is built, naming the model and the type."""
+    published_before = project.published.read_bytes()
+    result = project.cx_value(
+        "build", "--select", "int_journey_touchpoints_unioned",
+        "--vars", "{cx_touchpoint_models: {int_referral_touchpoints: [referral_made, survey]}}",
+    )
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "int_referral_touchpoints declares the built-in touchpoint type survey" in output
+    assert project.published.read_bytes() == published_before
