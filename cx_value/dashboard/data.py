@@ -254,13 +254,20 @@ def roi_monthly(frame: pd.DataFrame | None) -> pd.DataFrame | NoData:
     return monthly.reset_index(drop=True)
 
 
-def early_warnings(frame: pd.DataFrame | None, top: int = TOP_ROWS) -> pd.DataFrame | NoData:
-    """The first ``top`` warnings by the mart's priority rank."""
-    missing = _missing(frame, "mart_early_warnings", "warning signals on the observation date")
+def _first_by_priority(frame: pd.DataFrame | None, mart: str, what: str,
+                       top: int) -> pd.DataFrame | NoData:
+    """The first ``top`` rows of ``mart`` by its ``priority_rank``."""
+    missing = _missing(frame, mart, what)
     if missing:
         return missing
     assert frame is not None
     return frame.sort_values("priority_rank").head(top).reset_index(drop=True)
+
+
+def early_warnings(frame: pd.DataFrame | None, top: int = TOP_ROWS) -> pd.DataFrame | NoData:
+    """The first ``top`` warnings by the mart's priority rank."""
+    return _first_by_priority(frame, "mart_early_warnings",
+                              "warning signals on the observation date", top)
 
 
 def cev_histogram(frame: pd.DataFrame | None) -> pd.DataFrame | NoData:
@@ -309,8 +316,4 @@ def _short(value: float) -> str:
 
 def priority_list(frame: pd.DataFrame | None, top: int = TOP_ROWS) -> pd.DataFrame | NoData:
     """The first ``top`` customers of the engagement-value priority list."""
-    missing = _missing(frame, "fct_customer_engagement_value", "customers")
-    if missing:
-        return missing
-    assert frame is not None
-    return frame.sort_values("priority_rank").head(top).reset_index(drop=True)
+    return _first_by_priority(frame, "fct_customer_engagement_value", "customers", top)

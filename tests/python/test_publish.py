@@ -187,11 +187,7 @@ def test_retention_keeps_three_runs_and_never_the_current_one(tmp_path: Path) ->
 
 
 def test_publish_refuses_a_working_database_held_by_a_writer(tmp_path: Path) -> None:
-    paths = _paths(tmp_path)
-    _make_warehouse(paths.working, version=1)
-    pub.publish(paths, "20260101T000000.000000Z-aaaaaa")
-    before = (_sha(paths.published), _hash_tree(paths.exports))
-    _make_warehouse(paths.working, version=2)
+    paths, before = _published_then_rebuilt(tmp_path)
     # another process (a running dbt) holds the working database: nothing is published
     script = (f"import duckdb,time; c=duckdb.connect({str(paths.working)!r}); "
               "print('open', flush=True); time.sleep(30)")
@@ -244,14 +240,21 @@ def _fake_gate(monkeypatch: pytest.MonkeyPatch, report: _Report, seen: list) -> 
     monkeypatch.setitem(sys.modules, "cx_value.quality", module)
 
 
-def test_cli_publish_leaves_everything_untouched_when_the_gate_fails(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def _published_then_rebuilt(tmp_path: Path) -> tuple[pub.Paths, tuple[str, dict]]:
+    """Version 1 published, version 2 in the working database; the published state's
+    hashes."""
     paths = _paths(tmp_path)
     _make_warehouse(paths.working, version=1)
     pub.publish(paths, "20260101T000000.000000Z-aaaaaa")
     before = (_sha(paths.published), _hash_tree(paths.exports))
     _make_warehouse(paths.working, version=2)
+    return paths, before
+
+
+def test_cli_publish_leaves_everything_untouched_when_the_gate_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    paths, before = _published_then_rebuilt(tmp_path)
     failing = _Report(False, [Finding("marts", "marts.mart_a", "version",
                                        "expect_column_values_to_be_between", "critical",
                                        "50 values out of range", [2, 2])],
@@ -291,11 +294,7 @@ def test_a_gate_that_cannot_run_publishes_nothing(
     import sys
     import types
 
-    paths = _paths(tmp_path)
-    _make_warehouse(paths.working, version=1)
-    pub.publish(paths, "20260101T000000.000000Z-aaaaaa")
-    before = (_sha(paths.published), _hash_tree(paths.exports))
-    _make_warehouse(paths.working, version=2)
+    paths, before = _published_then_rebuilt(tmp_path)
 
     def validate_database(*args: object, **kwargs: object) -> None:
         raise RuntimeError("suite file unreadable")
