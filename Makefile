@@ -80,11 +80,13 @@ browser:
 
 # One self-contained HTML file (models, columns, contracts, lineage, exposures), copied
 # next to the published database: CX_PUBLISH_DIR, else the published database's folder.
+# The catalog is read from the working database cx-value build uses for CX_DUCKDB_PATH.
 docs: setup
-	$(BIN)/dbt docs generate --static --profiles-dir .
+	CX_DUCKDB_WORK_PATH="$${CX_DUCKDB_WORK_PATH:-$(dir $(CX_DUCKDB_PATH))work/$(notdir $(CX_DUCKDB_PATH))}" \
+		$(BIN)/dbt docs generate --static --profiles-dir .
 	@publish_dir="$(or $(CX_PUBLISH_DIR),$(patsubst %/,%,$(dir $(CX_DUCKDB_PATH))))"; \
 	mkdir -p "$$publish_dir/docs"; \
-	cp target/static_index.html "$$publish_dir/docs/index.html"; \
+	cp "$${DBT_TARGET_PATH:-target}/static_index.html" "$$publish_dir/docs/index.html"; \
 	echo "docs site: $$publish_dir/docs/index.html"
 
 # Build only what changed against the published build (slim CI for a pull request):
