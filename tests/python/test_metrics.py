@@ -23,7 +23,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
 pytestmark = pytest.mark.integration
 
@@ -56,23 +55,6 @@ def _database_path(con: duckdb.DuckDBPyConnection) -> Path:
     return Path(row[0]).resolve()
 
 
-def _write_read_only_profile(directory: Path) -> None:
-    """The project's profile, opened read-only.
-
-    The demo_db fixture (like a BI tool) keeps the database open read-only for the whole
-    session, and DuckDB refuses a read-write open beside it; MetricFlow only reads.
-    The plugin that preloads the Python models' helpers is left out: nothing is built.
-    """
-    profiles = yaml.safe_load((ROOT / "profiles.yml").read_text(encoding="utf-8"))
-    for output in profiles["cx_value"]["outputs"].values():
-        if output.get("type") == "duckdb":
-            output.pop("plugins", None)
-            output["config_options"] = {**output.get("config_options", {}),
-                                        "access_mode": "READ_ONLY"}
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "profiles.yml").write_text(yaml.safe_dump(profiles), encoding="utf-8")
-
-
 def _scratch_project(directory: Path) -> Path:
     """The project linked file by file into `directory`: `mf` reads the semantic manifest
     from `<project>/target/`, so the test parses into a target of its own instead of
@@ -91,15 +73,13 @@ def metricflow_months(
     """`mf query --metrics … --group-by metric_time__month` on the demo warehouse, by month."""
     base = tmp_path_factory.mktemp("metrics")
     project = _scratch_project(base / "project")
-    _write_read_only_profile(base / "profiles")
-    database = str(_database_path(demo_db))
     env = {
         **os.environ,
-        # the profile reads the working database's variable once publishing is in place,
-        # the published one before: both name the warehouse under test
-        "CX_DUCKDB_PATH": database,
-        "CX_DUCKDB_WORK_PATH": database,
-        "DBT_PROFILES_DIR": str(base / "profiles"),
+        # the profile's read-only target on the warehouse under test: the demo_db fixture
+        # (like a BI tool) holds it open, and DuckDB refuses a writer beside a reader
+        "CX_TARGET": "published",
+        "CX_DUCKDB_PATH": str(_database_path(demo_db)),
+        "DBT_PROFILES_DIR": str(project),
     }
     for variable in ("DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_PROJECT_DIR"):
         env.pop(variable, None)
