@@ -80,9 +80,10 @@ browser:
 
 # One self-contained HTML file (models, columns, contracts, lineage, exposures), copied
 # next to the published database: CX_PUBLISH_DIR, else the published database's folder.
-# The catalog is read from the working database cx-value build uses for CX_DUCKDB_PATH.
+# The catalog is read from the working database cx-value build uses for CX_DUCKDB_PATH
+# (cx_value.publish.resolve_paths, the one place that derives it).
 docs: setup
-	CX_DUCKDB_WORK_PATH="$${CX_DUCKDB_WORK_PATH:-$(dir $(CX_DUCKDB_PATH))work/$(notdir $(CX_DUCKDB_PATH))}" \
+	CX_DUCKDB_WORK_PATH="$$($(BIN)/python -c 'from cx_value.publish import resolve_paths; print(resolve_paths().working)')" \
 		$(BIN)/dbt docs generate --static --profiles-dir .
 	@publish_dir="$(or $(CX_PUBLISH_DIR),$(patsubst %/,%,$(dir $(CX_DUCKDB_PATH))))"; \
 	mkdir -p "$$publish_dir/docs"; \
