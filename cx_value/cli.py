@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from cx_value.quality.validate import project_vars
 from cx_value.raw_files import (
     FORMATS,
     RawDataError,
@@ -178,7 +179,7 @@ def check(
     declared = _absent(absent, parsed_vars)
     try:
         checked = check_folder(raw_dir, file_format, declared,  # type: ignore[arg-type]
-                               declared_extra_columns(_project_vars() | parsed_vars))
+                               declared_extra_columns(project_vars(parsed_vars)))
     except RawDataError as exc:
         _fail(exc.problems)
     feeds = areas_fed(PROJECT_ROOT)
@@ -261,14 +262,6 @@ def load(
     )
 
 
-def _project_vars() -> dict:
-    """The vars of dbt_project.yml (the defaults a run's --vars override)."""
-    import yaml
-
-    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
-    return dict(project.get("vars") or {})
-
-
 def _parse_vars(text: str | None) -> dict:
     """The --vars argument as a mapping (YAML or JSON, as dbt takes it)."""
     import yaml
@@ -330,7 +323,7 @@ def build(
         try:
             fmt = file_format or detect_format(raw_dir)
             check_folder(raw_dir, fmt, declared,  # type: ignore[arg-type]
-                         declared_extra_columns(_project_vars() | parsed_vars))
+                         declared_extra_columns(project_vars(parsed_vars)))
         except RawDataError as exc:
             _fail(exc.problems)
         os.environ["CX_RAW_MODE"] = "files"
@@ -370,7 +363,7 @@ def build(
             "and the exports are untouched."
         )
         raise typer.Exit(code=1)
-    _gate_and_publish(paths, _project_vars() | parsed_vars, run_id, "build")
+    _gate_and_publish(paths, project_vars(parsed_vars), run_id, "build")
 
 
 def _now() -> str:
@@ -503,7 +496,7 @@ def publish_command(
         )
         raise typer.Exit(code=1)
     run_vars = json.loads(recorded[0]) if recorded and recorded[0] else {}
-    merged = _project_vars() | (run_vars if isinstance(run_vars, dict) else {})
+    merged = project_vars(run_vars if isinstance(run_vars, dict) else {})
     _gate_and_publish(paths, merged | _parse_vars(dbt_vars), new_run_id(), "publish")
 
 
