@@ -195,14 +195,17 @@ scored as (
         -- segment potential and purchase growth, half each; growth is the last 12
         -- months' share of 24 months' order revenue, 0.5 (steady) without orders; when
         -- the order history does not cover both years the growth is unknown and the
-        -- score is the segment potential alone (a short history is not growth)
+        -- score is the segment potential alone (a short history is not growth). A year
+        -- whose net revenue is negative (returns of older purchases) counts as 0, so
+        -- the share stays within [0, 1]
         case
             when revenue_12m is not null and revenue_prior_12m is not null
                 then
                     0.5 * {{ cx_segment_potential('segment', segment_potential) }}
                     + 0.5 * case
-                        when revenue_12m + revenue_prior_12m > 0
-                            then revenue_12m / (revenue_12m + revenue_prior_12m)
+                        when greatest(revenue_12m, 0) + greatest(revenue_prior_12m, 0) > 0
+                            then greatest(revenue_12m, 0)
+                            / (greatest(revenue_12m, 0) + greatest(revenue_prior_12m, 0))
                         else 0.5
                     end
             else {{ cx_segment_potential('segment', segment_potential) }}
