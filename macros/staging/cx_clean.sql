@@ -68,11 +68,17 @@
 {% macro duckdb__cx_parse_timestamp_utc(expression) -%}
     {%- set source_tz = var('cx_source_timezone', 'UTC') -%}
     case
-        -- an explicit offset or Z: honour it, then express the instant in UTC
-        when regexp_matches({{ expression }}, '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+        -- an explicit offset or Z: honour it, then express the instant in UTC (an offset
+        -- is at most 6 characters: matching the tail only is half the cost)
+        when regexp_matches(right({{ expression }}, 6), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
             then timezone('UTC', try_cast({{ expression }} as timestamptz))
-        -- naive: wall-clock time in the source's time zone
-        else timezone('UTC', timezone('{{ source_tz }}', try_cast({{ expression }} as timestamp)))
+        -- naive: wall-clock time in the source's time zone; in UTC it is already the
+        -- instant, and the two zone conversions would double the cost of the cast
+        {%- if source_tz | upper == 'UTC' %}
+            else try_cast({{ expression }} as timestamp)
+        {%- else %}
+            else timezone('UTC', timezone('{{ source_tz }}', try_cast({{ expression }} as timestamp)))
+        {%- endif %}
     end
 {%- endmacro %}
 
