@@ -122,11 +122,13 @@ numbered as (
 ),
 
 visitor_identities as (
-    -- the stitching rule of int_web_identities_stitched, on the visitors in scope
+    -- the stitching rule of int_web_identities_stitched, on the visitors in scope: one
+    -- customer when the least and the greatest user id are the same (cheaper than
+    -- counting distinct ids, and all the rule needs)
     select
         visitor_id,
-        count(distinct user_id) as visitor_customer_count,
-        min(user_id) as visitor_customer_id
+        min(user_id) as visitor_customer_id,
+        max(user_id) as visitor_last_customer_id
     from scoped_events
     group by visitor_id
 ),
@@ -150,8 +152,8 @@ sessions as (
         max(case when is_session_start = 1 then page_url end) as entry_page_url,
         max(case when is_session_start = 1 then referrer end) as entry_referrer,
         max(case when is_session_start = 1 then campaign end) as entry_campaign,
-        count(distinct user_id) as session_customer_count,
         min(user_id) as session_customer_id,
+        max(user_id) as session_last_customer_id,
         max(loaded_at) as last_loaded_at
     from numbered
     group by visitor_id, session_number
@@ -160,15 +162,16 @@ sessions as (
 attributed as (
     select
         sessions.*,
-        visitor_identities.visitor_customer_count,
         visitor_identities.visitor_customer_id,
         {{ dbt.datediff('sessions.session_started_at', 'sessions.session_ended_at', 'second') }}
             as session_duration_seconds,
         case
-            when sessions.session_customer_count = 1 then 'logged_in'
-            when sessions.session_customer_count > 1 then 'shared_device'
-            when visitor_identities.visitor_customer_count = 1 then 'stitched'
-            when visitor_identities.visitor_customer_count > 1 then 'shared_device'
+            when sessions.session_customer_id = sessions.session_last_customer_id then 'logged_in'
+            when sessions.session_customer_id <> sessions.session_last_customer_id then 'shared_device'
+            when visitor_identities.visitor_customer_id = visitor_identities.visitor_last_customer_id
+                then 'stitched'
+            when visitor_identities.visitor_customer_id <> visitor_identities.visitor_last_customer_id
+                then 'shared_device'
             else 'anonymous'
         end as attribution
     from sessions
