@@ -322,8 +322,10 @@ def build(
     if raw_dir is not None:
         try:
             fmt = file_format or detect_format(raw_dir)
+            # file-level only: staging rejects and counts bad rows itself, and the
+            # row-level raw suite (`cx-value check`) would read every file once more
             check_folder(raw_dir, fmt, declared,  # type: ignore[arg-type]
-                         declared_extra_columns(project_vars(parsed_vars)))
+                         declared_extra_columns(project_vars(parsed_vars)), row_level=False)
         except RawDataError as exc:
             _fail(exc.problems)
         os.environ["CX_RAW_MODE"] = "files"

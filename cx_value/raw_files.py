@@ -119,6 +119,7 @@ def check_folder(
     raw_dir: Path, fmt: RawFormat | None = None, absent: Iterable[str] | str | None = None,
     extra_columns: Mapping[str, Iterable[str]] | None = None,
     max_share: float | None = None,
+    row_level: bool = True,
 ) -> list[CheckedTable]:
     """Check every contract table's file in ``raw_dir``; raise RawDataError listing all problems.
 
@@ -131,7 +132,9 @@ def check_folder(
     repeated keys) come back as ``warnings``: staging rejects those rows with a reason.
     Tables named in ``absent`` need no file (and must not have one: a declaration and a
     file contradict each other). ``max_share`` is the share of rows a warning allows
-    (default: the var cx_max_rejected_share).
+    (default: the var cx_max_rejected_share). ``row_level=False`` checks only what fails
+    a file (readable, columns present, customers not empty), with no row-level warnings:
+    what a build needs before staging, which rejects and counts those rows itself.
     """
     wanted = {table: tuple(names) for table, names in (extra_columns or {}).items()}
     absent_names = absent_tables(absent)
@@ -176,7 +179,7 @@ def check_folder(
     finally:
         con.close()
     if readable:
-        problems += _run_raw_suite(readable, fmt, wanted, max_share, checked)
+        problems += _run_raw_suite(readable, fmt, wanted, max_share, checked, row_level)
     if problems:
         raise RawDataError(problems)
     return [checked[t.name] for t in TABLES if t.name in checked]
@@ -188,6 +191,7 @@ def _run_raw_suite(
     wanted: Mapping[str, tuple[str, ...]],
     max_share: float | None,
     checked: dict[str, CheckedTable],
+    row_level: bool = True,
 ) -> list[str]:
     """Run the raw suite on the readable files; fill ``checked`` with the tables that
     pass and return the critical problems, named by file and column."""
@@ -202,7 +206,7 @@ def _run_raw_suite(
     report = validate_raw_relations(
         [(table, reader_sql(path, fmt), columns, str(path))
          for table, path, columns, _ in readable],
-        max_share=max_share, extra_columns=wanted,
+        max_share=max_share, extra_columns=wanted, row_level=row_level,
     )
     problems: list[str] = []
     for table, path, columns, rows in readable:

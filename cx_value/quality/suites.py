@@ -136,13 +136,16 @@ def raw_suite(
     display: str,
     max_share: float,
     extra_columns: Iterable[str] = (),
+    row_level: bool = True,
 ) -> TableSuite:
     """The raw suite of one contract table read from ``relation`` (a table or a file
     reader) whose columns are ``present`` (as spelt in the source).
 
     Column presence is critical: without a required column nothing can be staged.
     Everything row-level is a warning with ``mostly = 1 - max_share``: staging rejects
-    such rows with a reason, so a few must never stop a build.
+    such rows with a reason, so a few must never stop a build. ``row_level=False``
+    leaves those warnings out (the critical, file-level part only): a build stages every
+    row anyway, and counting the same defects twice was a whole read of every file.
     """
     import great_expectations.expectations as gxe
 
@@ -168,6 +171,8 @@ def raw_suite(
             column=name, severity=CRITICAL, meta={**meta, "declared_in": "cx_extra_columns"}))
     if table.name == "customers":
         add(gxe.ExpectTableRowCountToBeBetween(min_value=1, severity=CRITICAL, meta=meta))
+    if not row_level:
+        return suite
     for column in table.columns:
         if column.name not in by_name:
             continue

@@ -335,13 +335,16 @@ def validate_raw_relations(
     *,
     max_share: float,
     extra_columns: Mapping[str, Sequence[str]] | None = None,
+    row_level: bool = True,
 ) -> ValidationReport:
     """The raw suite on relations of an in-memory DuckDB (e.g. readers of raw files):
-    ``(table, relation SQL, columns present, display name)`` each."""
+    ``(table, relation SQL, columns present, display name)`` each; ``row_level=False``
+    runs its critical, file-level expectations only (:func:`suites.raw_suite`)."""
     started = time.perf_counter()
     table_suites = [
         suites.raw_suite(table, relation, present, display=display, max_share=max_share,
-                    extra_columns=(extra_columns or {}).get(table.name, ()))
+                         extra_columns=(extra_columns or {}).get(table.name, ()),
+                         row_level=row_level)
         for table, relation, present, display in relations
     ]
     report = run_suites(table_suites, database=None)

@@ -211,6 +211,10 @@ def test_check_names_file_and_column_and_notes_unparseable_rows(tmp_path: Path) 
     assert "expect_column_values_to_match_regex" in note and "column quantity" in note
     assert "'twelve'" in note
     assert all(c.warnings == () for name, c in checked.items() if name != "order_lines")
+    # what a build runs: the file-level part, with no row-level notes
+    file_level = {c.table.name: c for c in check_folder(tmp_path, row_level=False)}
+    assert all(c.warnings == () for c in file_level.values())
+    assert file_level["order_lines"].rows == checked["order_lines"].rows == 20
 
     # drop a required column: the file and the column are named
     tickets = tmp_path / "tickets.csv"
@@ -219,10 +223,11 @@ def test_check_names_file_and_column_and_notes_unparseable_rows(tmp_path: Path) 
     drop = table[0].index("opened_at")
     with tickets.open("w", newline="") as f:
         csv.writer(f).writerows([r[:drop] + r[drop + 1:] for r in table])
-    with pytest.raises(RawDataError) as err:
-        check_folder(tmp_path)
-    assert err.value.problems == [
-        f"{tickets}: missing column opened_at (raw table crm.tickets)"]
+    for row_level in (True, False):
+        with pytest.raises(RawDataError) as err:
+            check_folder(tmp_path, row_level=row_level)
+        assert err.value.problems == [
+            f"{tickets}: missing column opened_at (raw table crm.tickets)"]
 
 
 @pytest.mark.integration
