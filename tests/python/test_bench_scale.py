@@ -267,3 +267,31 @@ def test_one_day_is_deterministic_for_a_seed(one_day, tmp_path):
         query = "select * from read_parquet('{}/" + table + ".parquet') order by all"
         assert con.execute(query.format(out)).fetchall() == con.execute(
             query.format(again.folder)).fetchall()
+
+
+def test_one_day_never_repeats_a_row_under_two_new_ids(one_day, tmp_path):
+    # a row exported twice under one id is one template: its copy must not come back
+    # as a second, distinct answer or event. Half of every table is picked, so the
+    # generator's duplicated rows are certainly among the templates.
+    base, _, _ = one_day
+    out = tmp_path / "half"
+    day = scale.write_one_day(base, out, seed=3, share=0.5)
+    con = duckdb.connect()
+    duplicated = con.execute(
+        f"select count(*) - count(distinct response_id) "
+        f"from read_parquet('{base}/survey_responses.parquet')").fetchone()[0]
+    assert duplicated > 0
+    for table, key, content in (
+        ("events", "event_id",
+         "anonymous_id, user_id, event_type, event_at, page_url, referrer, campaign"),
+        ("survey_responses", "response_id",
+         "customer_id, survey_id, touchpoint, question_type, answered_at"),
+        ("orders", "order_id", "customer_id, ordered_at"),
+    ):
+        rows, distinct = con.execute(
+            f"select count(*), count(distinct ({content})) "
+            f"from read_parquet('{out}/{table}.parquet') as o "
+            f"anti join read_parquet('{base}/{table}.parquet') as b on o.{key} = b.{key} "
+            f"where o.{key} is not null"
+        ).fetchone()
+        assert rows == distinct == day.new_rows[table]
