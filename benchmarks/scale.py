@@ -208,15 +208,30 @@ def render_results(lines: Sequence[Mapping[str, Any]],
             continue
         m = line["medians"]
         full = m.get("full_seconds")
+        failed = line.get("failed") or {}
+
+        def timed(kind: str, failed: Mapping[str, Any] = failed, m: Mapping = m) -> str:
+            mark = " †" if kind in failed else ""
+            return _fmt_seconds(m.get(f"{kind}_seconds")) + mark
+
         out.append(
             f"| {size:,} | {line['rows']['events']:,} | {_fmt_seconds(m.get('floor_seconds'))} "
-            f"| {_fmt_seconds(full)} | {_fmt_seconds(m.get('no_tests_seconds'))} "
+            f"| {timed('full')} | {timed('no_tests')} "
             f"| {_fmt_seconds(m.get('validation_seconds'))} "
-            f"| {_fmt_seconds(m.get('incremental_seconds'))} "
+            f"| {timed('incremental')} "
             f"| {_fmt_mb(line.get('peak_rss_mb'))} "
             f"| {_fmt_ratio(ratio(full, m.get('floor_seconds')))} "
             f"| {_fmt_share(ratio(m.get('incremental_seconds'), full))} |"
         )
+
+    failures = [(size, kind, nodes) for size in sorted(latest)
+                for kind, nodes in (latest[size].get("failed") or {}).items()]
+    if failures:
+        out += ["", "† The build failed, so it stopped before validation and publishing "
+                "(its time is dbt's alone):"]
+        out += [f"- {size:,}, {kind.replace('_', ' ')}: "
+                + ", ".join(f"`{node}`" for node in nodes[:10])
+                for size, kind, nodes in failures]
 
     def full_at(size: int) -> float | None:
         line = latest.get(size)
@@ -842,9 +857,14 @@ def bench_size(customers: int, args: argparse.Namespace, settings: Mapping[str, 
             run_build(day.folder, refresh_dir, "full-refresh", extra=["--full-refresh"])
             _log("  comparing the incremental build with the full refresh")
             # the working databases: what dbt wrote, whether or not the gate published it
-            check_result = compare_builds(full_dir / "work" / "cx_value.duckdb",
-                                          refresh_dir / "work" / "cx_value.duckdb",
-                                          full_dir / "target" / "manifest.json")
+            try:
+                check_result = compare_builds(full_dir / "work" / "cx_value.duckdb",
+                                              refresh_dir / "work" / "cx_value.duckdb",
+                                              full_dir / "target" / "manifest.json")
+            except (duckdb.Error, OSError) as exc:
+                check_result = {"passed": False, "tables_compared": 0,
+                                "incremental_models": [],
+                                "differences": [f"the comparison could not run: {exc}"]}
             _log("  incremental = full refresh: " + (
                 "holds" if check_result["passed"] else
                 "FAILS\n    " + "\n    ".join(check_result["differences"])))
@@ -861,7 +881,10 @@ def bench_size(customers: int, args: argparse.Namespace, settings: Mapping[str, 
         "floor_seconds": median(r["floor"]["seconds"] for r in runs),
         "full_seconds": median(values("full", "seconds")),
         "full_dbt_seconds": median(values("full", "dbt_seconds")),
-        "validation_seconds": median(values("full", "validation_seconds")),
+        # the gate on the base database, in the builds with and without tests (a build
+        # whose tests fail stops before the gate)
+        "validation_seconds": median([*values("full", "validation_seconds"),
+                                      *values("no_tests", "validation_seconds")]),
         "publish_seconds": median(values("full", "publish_seconds")),
         "no_tests_seconds": median(values("no_tests", "seconds")),
         "no_tests_dbt_seconds": median(values("no_tests", "dbt_seconds")),
@@ -889,6 +912,13 @@ def bench_size(customers: int, args: argparse.Namespace, settings: Mapping[str, 
         "peak_rss_mb": max(peaks),
         "all_succeeded": all(r[k]["succeeded"] for r in runs
                              for k in ("full", "incremental", "no_tests")),
+        # what failed in builds that failed: dbt nodes, else the exit code
+        "failed": {
+            kind: sorted({n for r in runs for n in r[kind]["failed_nodes"]})
+            or ["exit code != 0 (see the log)"]
+            for kind in ("full", "incremental", "no_tests")
+            if not all(r[kind]["succeeded"] for r in runs)
+        },
         "runs": runs,
         "incremental_check": check_result,
     }

@@ -148,8 +148,11 @@ def test_render_results_growth_exponent_and_a_failed_check():
               incremental_check=check),
         _line(1_000_000, medians={"floor_seconds": 50.0, "full_seconds": 1000.0}),
     ]
+    lines[1]["failed"] = {"incremental": ["test.cx_value.some_test"]}
     text = scale.render_results(lines)
     assert "- 100,000 → 1,000,000: k = 1.00" in text
+    assert "| 1,000 s | not run | not run | not run † |" in text
+    assert "- 1,000,000, incremental: `test.cx_value.some_test`" in text
     assert "100,000 customers: FAILS" in text
     assert "  - fct_web_sessions: row count: 10 != 11" in text
     json.dumps(lines)  # the lines the renderer reads are plain JSON
