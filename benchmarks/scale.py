@@ -373,7 +373,8 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
     existing event of the same visitor by up to 20 minutes, 1 to ``late_days`` days
     before the base's latest event, so it joins, extends or bridges an existing session.
     The rest happen within the new day, for existing visitors. Orders (with copies of
-    their lines) and survey answers grow by the same share with new ids. Rows are picked
+    their lines) and survey questionnaires (all answers given together) grow by the same
+    share with new ids. Rows are picked
     and placed by hashes of their ids salted with ``seed``, so the same base and seed
     always give the same rows. Every other table is hard-linked.
     """
@@ -508,31 +509,40 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
         rows["orders"] = con.execute("select count(*) from new_orders").fetchone()[0]  # type: ignore[index]
         rows["order_lines"] = con.execute("select count(*) from new_order_lines").fetchone()[0]  # type: ignore[index]
 
-        # ---- survey answers: answered within the new day, sent as long before as the
-        # template was
-        (base_responses,) = con.execute(  # type: ignore[misc]
-            f"select count(*) from {src('survey_responses')}").fetchone()
+        # ---- survey answers: whole questionnaires (the answers one customer gave to one
+        # survey at one moment, as staging groups them) answered within the new day, sent
+        # as long before as the template was
+        questionnaire = "concat_ws('|', customer_id, survey_id, touchpoint, answered_at)"
+        con.execute(f"""
+            create temp table answers as
+            select *, {_ts('answered_at')} as parsed_answered_at,
+                {_ts('sent_at')} as parsed_sent_at, {questionnaire} as questionnaire
+            from {src('survey_responses')}
+            where {_ts('answered_at')} <= {_ts('loaded_at')}
+            {latest_copy('response_id')}
+        """)
+        (questionnaires,) = con.execute(  # type: ignore[misc]
+            "select count(distinct questionnaire) from answers").fetchone()
         con.execute(f"""
             create temp table new_responses as
             with picked as (
-                select *, {_ts('answered_at')} as parsed_answered_at,
-                    {_ts('sent_at')} as parsed_sent_at
-                from {src('survey_responses')}
-                where {_ts('answered_at')} <= {_ts('loaded_at')}
-                {latest_copy('response_id')}
-                order by {pick('response', 'response_id')}, response_id
-                limit {round(base_responses * share)}
+                select questionnaire
+                from answers
+                group by questionnaire
+                order by {pick('questionnaire', 'questionnaire')}, questionnaire
+                limit {round(questionnaires * share)}
             ),
             placed as (
-                select *,
+                select answers.*,
                     getvariable('export_at') + to_seconds(cast(
-                        1 + {pick('answered', 'response_id')} % 86399 as bigint))
+                        1 + {pick('answered', 'answers.questionnaire')} % 86399 as bigint))
                         as new_answered_at
-                from picked
+                from answers
+                inner join picked on answers.questionnaire = picked.questionnaire
             )
             select
-                'r{day_tag}n' || lpad(cast(row_number() over (order by response_id)
-                    as varchar), 8, '0') as response_id,
+                'r{day_tag}n' || lpad(cast(row_number() over (
+                    order by questionnaire, response_id) as varchar), 8, '0') as response_id,
                 customer_id, contact_id, survey_id, stage, touchpoint, question_type,
                 score, scale_direction, comment,
                 strftime(new_answered_at - (parsed_answered_at - parsed_sent_at),

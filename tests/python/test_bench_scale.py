@@ -274,21 +274,20 @@ def test_one_day_is_deterministic_for_a_seed(one_day, tmp_path):
 
 def test_one_day_never_repeats_a_row_under_two_new_ids(one_day, tmp_path):
     # a row exported twice under one id is one template: its copy must not come back
-    # as a second, distinct answer or event. Half of every table is picked, so the
-    # generator's duplicated rows are certainly among the templates.
+    # as a second, distinct event or order (answers come as whole questionnaires: see
+    # the next test). Half of every table is picked, so the generator's duplicated rows
+    # are certainly among the templates.
     base, _, _ = one_day
     out = tmp_path / "half"
     day = scale.write_one_day(base, out, seed=3, share=0.5)
     con = duckdb.connect()
     duplicated = con.execute(
-        f"select count(*) - count(distinct response_id) "
-        f"from read_parquet('{base}/survey_responses.parquet')").fetchone()[0]
+        f"select count(*) - count(distinct event_id) "
+        f"from read_parquet('{base}/events.parquet')").fetchone()[0]
     assert duplicated > 0
     for table, key, content in (
         ("events", "event_id",
          "anonymous_id, user_id, event_type, event_at, page_url, referrer, campaign"),
-        ("survey_responses", "response_id",
-         "customer_id, survey_id, touchpoint, question_type, answered_at"),
         ("orders", "order_id", "customer_id, ordered_at"),
     ):
         rows, distinct = con.execute(
@@ -298,3 +297,24 @@ def test_one_day_never_repeats_a_row_under_two_new_ids(one_day, tmp_path):
             f"where o.{key} is not null"
         ).fetchone()
         assert rows == distinct == day.new_rows[table]
+
+
+def test_one_day_adds_whole_questionnaires(one_day):
+    # answers given together come together: every new questionnaire holds the answers
+    # (question types, repeats included) some questionnaire of the base holds, never a
+    # lone expectation answer, say
+    base, out, day = one_day
+    con = duckdb.connect()
+
+    def kinds(folder: Path, where: str) -> set[str]:
+        return {r[0] for r in con.execute(
+            f"select string_agg(question_type, ',' order by question_type) "
+            f"from read_parquet('{folder}/survey_responses.parquet') where {where} "
+            "group by customer_id, survey_id, touchpoint, answered_at").fetchall()}
+
+    new = kinds(out, f"loaded_at = '{day.loaded_at}'")
+    assert new
+    assert new <= kinds(base, "true")
+    responses = con.execute(
+        f"select count(*) from read_parquet('{base}/survey_responses.parquet')").fetchone()[0]
+    assert 0.005 * responses < day.new_rows["survey_responses"] < 0.02 * responses
