@@ -357,7 +357,9 @@ class OneDay:
 
 
 def _ts(expression: str) -> str:
-    return f"try_cast({expression} as timestamp)"
+    # as staging parses raw time text (cx_parse_timestamp_utc): an offset is honoured
+    # and the instant expressed in UTC (the session's time zone), a naive value is UTC
+    return f"cast(try_cast({expression} as timestamptz) as timestamp)"
 
 
 def _in_list(values: Iterable[str]) -> str:
@@ -383,6 +385,7 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
     try:
         def src(table: str) -> str:
             return "read_parquet(" + _sql_text(str(base / f"{table}.parquet")) + ")"
@@ -512,7 +515,10 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
         # ---- survey answers: whole questionnaires (the answers one customer gave to one
         # survey at one moment, as staging groups them) answered within the new day, sent
         # as long before as the template was
-        questionnaire = "concat_ws('|', customer_id, survey_id, touchpoint, answered_at)"
+        questionnaire = (
+            "concat_ws('|', lower(trim(customer_id)), lower(trim(survey_id)), "
+            f"lower(trim(touchpoint)), cast({_ts('answered_at')} as varchar))"
+        )
         con.execute(f"""
             create temp table answers as
             select *, {_ts('answered_at')} as parsed_answered_at,
