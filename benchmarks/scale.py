@@ -182,6 +182,12 @@ def _fmt_mb(value: float | None) -> str:
     return f"{value / 1024:.1f} GB" if value >= 1024 else f"{value:,.0f} MB"
 
 
+def _fmt_load(load: Mapping[str, float] | None) -> str:
+    if not load:
+        return "-"
+    return f"{load['before']:.1f} / {load['after']:.1f}"
+
+
 def _fmt_exponent(value: float | None) -> str:
     return "not run" if value is None else f"{value:.2f}"
 
@@ -230,7 +236,7 @@ def render_results(lines: Sequence[Mapping[str, Any]],
         out += ["", "† The build failed, so it stopped before validation and publishing "
                 "(its time is dbt's alone):"]
         out += [f"- {size:,}, {kind.replace('_', ' ')}: "
-                + ", ".join(f"`{node}`" for node in nodes[:10])
+                + ", ".join(f"`{short_node(node)}`" for node in nodes[:10])
                 for size, kind, nodes in failures]
 
     def full_at(size: int) -> float | None:
@@ -264,8 +270,9 @@ def render_results(lines: Sequence[Mapping[str, Any]],
         )
         out.extend(f"  - {difference}" for difference in check["differences"][:20])
     out += ["", "## Machine, versions, date", "", "| customers | date | commit | machine "
-            "| python | dbt-core | dbt-duckdb | duckdb | great-expectations | runs |",
-            "|---:|---|---|---|---|---|---|---|---|---:|"]
+            "| load (1 min) before / after | python | dbt-core | dbt-duckdb | duckdb "
+            "| great-expectations | runs |",
+            "|---:|---|---|---|---|---|---|---|---|---|---:|"]
     for size in sorted(latest):
         line = latest[size]
         mach = line["machine"]
@@ -273,7 +280,8 @@ def render_results(lines: Sequence[Mapping[str, Any]],
         out.append(
             f"| {size:,} | {line['date']} | {line['git_commit'][:10]} "
             f"| {mach['cpu']}, {mach['cores']} cores, {mach['ram_gb']:.0f} GB RAM "
-            f"| {ver['python']} | {ver['dbt-core']} | {ver['dbt-duckdb']} | {ver['duckdb']} "
+            f"| {_fmt_load(line.get('load_average'))} | {ver['python']} "
+            f"| {ver['dbt-core']} | {ver['dbt-duckdb']} | {ver['duckdb']} "
             f"| {ver['great-expectations']} | {line['repeat']} |"
         )
     out += [
@@ -292,6 +300,17 @@ def render_results(lines: Sequence[Mapping[str, Any]],
         "",
     ]
     return "\n".join(out)
+
+
+def short_node(unique_id: str, width: int = 100) -> str:
+    """A dbt node id without its project and hash, cut to ``width`` characters (data
+    test names spell out their whole expression)."""
+    parts = unique_id.split(".")
+    if len(parts) >= 3 and parts[0] == "test":
+        name = ".".join(parts[2:-1]) if len(parts) > 3 else parts[2]
+    else:
+        name = ".".join(parts[2:]) or unique_id
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def line_late(line: Mapping[str, Any]) -> str:
@@ -860,6 +879,8 @@ def _log(message: str) -> None:
 
 def bench_size(customers: int, args: argparse.Namespace, settings: Mapping[str, Any]) -> dict:
     """Every measurement of one size; the JSON line."""
+    # other work on the machine slows every measurement: keep the load beside them
+    load_before = os.getloadavg()[0]
     raw, rows = ensure_dataset(args.cache_dir, args.seed, customers)
     day = ensure_one_day(args.cache_dir, args.seed, customers, raw)
     repeat = args.repeat_large if customers >= LARGE_SIZE and args.repeat_large else args.repeat
@@ -934,6 +955,7 @@ def bench_size(customers: int, args: argparse.Namespace, settings: Mapping[str, 
         "git_commit": git_commit(),
         "machine": machine(),
         "versions": versions(),
+        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
         "duckdb_settings": dict(settings),
         "rows": rows,
         "one_day": {"loaded_at": day.loaded_at, "new_rows": day.new_rows,

@@ -148,11 +148,13 @@ def test_render_results_growth_exponent_and_a_failed_check():
               incremental_check=check),
         _line(1_000_000, medians={"floor_seconds": 50.0, "full_seconds": 1000.0}),
     ]
-    lines[1]["failed"] = {"incremental": ["test.cx_value.some_test"]}
+    lines[1]["failed"] = {"incremental": ["test.cx_value.some_test.3fa1b3ca75"]}
+    lines[1]["load_average"] = {"before": 1.25, "after": 3.5}
     text = scale.render_results(lines)
     assert "- 100,000 → 1,000,000: k = 1.00" in text
     assert "| 1,000 s | not run | not run | not run † |" in text
-    assert "- 1,000,000, incremental: `test.cx_value.some_test`" in text
+    assert "- 1,000,000, incremental: `some_test`" in text
+    assert "| 1.2 / 3.5 |" in text
     assert "100,000 customers: FAILS" in text
     assert "  - fct_web_sessions: row count: 10 != 11" in text
     json.dumps(lines)  # the lines the renderer reads are plain JSON
@@ -326,3 +328,10 @@ def test_one_day_adds_whole_questionnaires(one_day, tmp_path):
     responses = con.execute(
         f"select count(*) from read_parquet('{base}/survey_responses.parquet')").fetchone()[0]
     assert 0.4 * responses < day.new_rows["survey_responses"] < 0.6 * responses
+
+
+def test_short_node_drops_project_and_hash_and_cuts_long_names():
+    assert scale.short_node("test.cx_value.not_null_x_id.3fa1b3ca75") == "not_null_x_id"
+    assert scale.short_node("model.cx_value.fct_web_sessions") == "fct_web_sessions"
+    long = scale.short_node("test.cx_value." + "a" * 300 + ".0123456789", width=20)
+    assert long == "a" * 19 + "…"
