@@ -12,12 +12,14 @@ STAMP := $(VENV)/.installed
 export CX_DUCKDB_PATH ?= .data/cx_value.duckdb
 TEST_DB := .data/test/cx_value_test.duckdb
 
-.PHONY: help setup demo test test-python test-dbt test-integration lint bench generate-seeds clean browser docs ci-pr
+.PHONY: help setup demo test test-python test-dbt test-integration lint bench bench-clv generate-seeds clean browser docs ci-pr
 
 help:
 	@echo "make demo   - set up and build the warehouse on the demo data ($(CX_DUCKDB_PATH))"
 	@echo "make test   - set up and run every test (pytest, dbt build, sqlfluff, ruff)"
-	@echo "make bench  - generator and CLV-fit benchmarks at 1,000,000 customers (results in benchmarks/results/)"
+	@echo "make bench  - full build, incremental run and floor at 10k/100k/1M customers (benchmarks/results.md)"
+	@echo "              SIZES=10000 REPEAT=1 for a quick run; REPEAT_LARGE runs at 1M (default 1)"
+	@echo "make bench-clv - generator and CLV-fit benchmarks at 1,000,000 customers (benchmarks/results/)"
 	@echo "make ci-pr  - build only the models changed since the published build, and what depends on them"
 	@echo "make docs   - the dbt docs site as one static HTML file (<publish dir>/docs/index.html)"
 
@@ -61,7 +63,17 @@ test-integration:
 lint:
 	$(BIN)/sqlfluff lint models analyses
 
+# Data sets are generated once per seed and size into .data/bench/ and reused; each run
+# builds into a fresh folder. Incremental = full refresh is checked at CHECK_AT.
+SIZES ?= 10000,100000,1000000
+REPEAT ?= 3
+REPEAT_LARGE ?= 1
+CHECK_AT ?= 100000
 bench: setup
+	$(BIN)/python benchmarks/scale.py --sizes $(SIZES) --repeat $(REPEAT) \
+		--repeat-large $(REPEAT_LARGE) --check-incremental-at $(CHECK_AT)
+
+bench-clv: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/generate_1m.py
 	$(BIN)/python benchmarks/clv_fit.py
