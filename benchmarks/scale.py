@@ -551,9 +551,12 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
         con.execute(f"""
             create temp table new_responses as
             with picked as (
+                -- one answer per question type: a questionnaire the export holds twice
+                -- under two ids would come back as one with a question answered twice
                 select questionnaire
                 from answers
                 group by questionnaire
+                having count(*) = count(distinct lower(trim(question_type)))
                 order by {pick('questionnaire', 'questionnaire')}, questionnaire
                 limit {round(questionnaires * share)}
             ),
