@@ -16,6 +16,65 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Session fixtures that build a warehouse: every test that uses one runs in the same
+# pytest-xdist worker, so each is built once per run.
+SHARED_BUILDS = ("journey_warehouse", "service_warehouse", "contract_book")
+# Groups that take longest (several dbt builds each) are handed out first, so that with
+# `-n 2` the two workers finish at about the same time instead of one waiting on the
+# last long group. Measured by `pytest --durations`; order only, no test depends on it.
+LONG_GROUPS = (
+    "test_source_subsets.py", "journey_warehouse", "contract_book", "test_extending.py",
+    "service_warehouse", "test_publish.py", "test_churn_extra_columns.py",
+    "test_web_sessions.py", "test_staging_integration.py",
+)
+
+
+def _test_groups(items: list[pytest.Item]) -> dict[str, str]:
+    """Group tests that share an expensive fixture: a shared build (SHARED_BUILDS) or a
+    fixture of module scope (tests of one module that share it). Tests linked through any
+    fixture end up in one group (union-find); a test that shares nothing is a group of its
+    own. Returns the group of every test id."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for item in items:
+        module = Path(str(item.path)).name
+        keys = [item.nodeid]
+        info = getattr(item, "_fixtureinfo", None)
+        for name, definitions in (info.name2fixturedefs.items() if info else ()):
+            if name in SHARED_BUILDS:
+                keys.append(name)
+            elif definitions and definitions[-1].scope == "module":
+                keys.append(f"{module}::{name}")
+        if len(keys) > 1:
+            # a group named after the module (or the shared build) it belongs to
+            keys.insert(1, module)
+        for key in keys[1:]:
+            parent[find(key)] = find(keys[0])
+    # name each group after its most telling member: a shared build, else a module
+    names: dict[str, str] = {}
+    for key in sorted(parent, key=lambda k: (k not in SHARED_BUILDS, "::" in k, k)):
+        names.setdefault(find(key), key)
+    return {item.nodeid: names[find(item.nodeid)] for item in items}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (`-n N --dist loadgroup`): give every test its group, and put the
+    long groups first. Without -n nothing changes."""
+    if not getattr(config.option, "numprocesses", None):
+        return
+    groups = _test_groups(items)
+    rank = {name: i for i, name in enumerate(LONG_GROUPS)}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    # stable: within a group and among the other tests the collection order stays
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))
+
+
 @dataclass(frozen=True)
 class GeneratedWarehouse:
     """A warehouse built by `cx-value build` on data from `cx-value generate`."""
@@ -66,16 +125,72 @@ def build_generated(
     return GeneratedWarehouse(raw_dir=raw, truth_dir=raw / "_truth", database=database)
 
 
-@pytest.fixture(scope="session")
-def demo_db() -> Iterator[duckdb.DuckDBPyConnection]:
-    """The demo warehouse `make test` builds into CX_DUCKDB_PATH before the integration
-    tests run, opened read-only."""
+def demo_database_path() -> Path:
+    """The demo warehouse `make test` builds (`cx-value build`) into CX_DUCKDB_PATH before
+    the integration tests run."""
     path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
     if not path.exists():
         pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
-    con = duckdb.connect(str(path), read_only=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_db() -> Iterator[duckdb.DuckDBPyConnection]:
+    """The demo warehouse `make test` builds into CX_DUCKDB_PATH, opened read-only."""
+    con = duckdb.connect(str(demo_database_path()), read_only=True)
     yield con
     con.close()
+
+
+@dataclass(frozen=True)
+class PublishedDemo:
+    """What `cx-value build` of the demo data published, as `make test` ran it: the
+    database, the working database beside it, the exports, the Data Docs and the dbt
+    manifest of that build (``state/manifest.json``)."""
+
+    published: Path
+    working: Path
+    publish_dir: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.publish_dir / "state" / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def published_demo() -> PublishedDemo:
+    """The demo build the integration tests share, so the ~800-node demo DAG is built once
+    per `make test`; tests that change a build work on a copy (`copy_published_demo`)."""
+    from cx_value.publish import resolve_paths
+
+    published = demo_database_path()
+    paths = resolve_paths(published)
+    demo = PublishedDemo(published, paths.working, paths.publish_dir)
+    for needed in (demo.working, demo.manifest, paths.current):
+        if not needed.exists():
+            pytest.fail(f"{needed} does not exist: {published} was not published by "
+                        "`cx-value build` (make test-dbt builds it)")
+    return demo
+
+
+def copy_published_demo(demo: PublishedDemo, target: Path) -> Path:
+    """A copy of what the demo build published (database, working database, exports with
+    their `current` link, Data Docs, state, last-run status) in ``target``, each under its
+    own name (views name their catalog after the file's stem); returns the copy of the
+    published database. Needs the default layout: the working database in ``work/`` and
+    the rest beside the published database."""
+    from cx_value.publish import STATUS_NAME
+
+    assert demo.working == demo.published.parent / "work" / demo.published.name, (
+        f"{demo.working}: copy_published_demo needs the working database in work/"
+    )
+    assert demo.publish_dir == demo.published.parent, demo.publish_dir
+    (target / "work").mkdir(parents=True)
+    for path in (demo.published, demo.working, demo.publish_dir / STATUS_NAME):
+        shutil.copy2(path, target / path.relative_to(demo.publish_dir))
+    for folder in ("exports", "data_docs", "state"):
+        shutil.copytree(demo.publish_dir / folder, target / folder, symlinks=True)
+    return target / demo.published.name
 
 
 @pytest.fixture(scope="session")
