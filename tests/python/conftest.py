@@ -53,8 +53,9 @@ def _test_groups(items: list[pytest.Item]) -> dict[str, str]:
         if len(keys) > 1:
             # a group named after the module (or the shared build) it belongs to
             keys.insert(1, module)
+        root = find(keys[0])
         for key in keys[1:]:
-            parent[find(key)] = find(keys[0])
+            parent[find(key)] = root
     # name each group after its most telling member: a shared build, else a module
     names: dict[str, str] = {}
     for key in sorted(parent, key=lambda k: (k not in SHARED_BUILDS, "::" in k, k)):
@@ -195,9 +196,12 @@ def copy_published_demo(demo: PublishedDemo, target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def journey_warehouse(tmp_path_factory: pytest.TempPathFactory) -> GeneratedWarehouse:
-    """20,000 generated customers built through every journey model (tag:journey)."""
+    """20,000 generated customers built through every journey model (tag:journey) and the
+    CX-value marts (test_cx_value.py), in one build: they share most of their upstream."""
     customers = int(os.environ.get("CX_JOURNEY_TEST_CUSTOMERS", "20000"))
-    return build_generated(tmp_path_factory.mktemp("journey"), customers, 7, "+tag:journey")
+    return build_generated(
+        tmp_path_factory.mktemp("journey"), customers, 7, "+tag:journey +marts.cx_value"
+    )
 
 
 @pytest.fixture(scope="session")
