@@ -65,7 +65,7 @@ test-dbt:
 TEST_WORKERS ?= 2
 test-integration:
 	CX_DUCKDB_PATH=$(TEST_DB) $(BIN)/pytest -m integration \
-		$(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+		$(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 # dbt's artefacts of the lint go to target/lint/, so a lint beside a build or a test
 # never rewrites the build's target/

@@ -65,11 +65,34 @@ def _test_groups(items: list[pytest.Item]) -> dict[str, str]:
     return {item.nodeid: names[find(item.nodeid)] for item in items}
 
 
+# pytest-xdist's own `--dist loadgroup` marks groups by renaming test ids, which pytest 9.2
+# no longer allows; so the groups travel in a file instead: each worker writes the group
+# of every test it collected, and the scheduler below reads them.
+GROUPS_FILE_VARIABLE = "CX_TEST_GROUPS_DIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        import tempfile
+
+        # the workers start after this and inherit the environment
+        os.environ[GROUPS_FILE_VARIABLE] = tempfile.mkdtemp(prefix="cx-test-groups-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and os.environ.get(GROUPS_FILE_VARIABLE):
+        shutil.rmtree(os.environ.pop(GROUPS_FILE_VARIABLE), ignore_errors=True)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist (`-n N --dist loadgroup`): give every test its group, and put the
-    long groups first. Without -n nothing changes."""
-    if not getattr(config.option, "numprocesses", None):
+    """In a pytest-xdist worker: put the long groups first and write every test's group
+    for the scheduler. Without -n nothing changes."""
+    folder = os.environ.get(GROUPS_FILE_VARIABLE)
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if not folder or not worker:
         return
+    import json
+
     groups = _test_groups(items)
 
     def rank(group: str) -> int:
@@ -77,10 +100,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return next((i for i, name in enumerate(LONG_GROUPS)
                      if group == name or group.endswith(f"/{name}")), len(LONG_GROUPS))
 
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
     # stable: within a group and among the other tests the collection order stays
     items.sort(key=lambda item: rank(groups[item.nodeid]))
+    (Path(folder) / f"{worker}.json").write_text(json.dumps(groups))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Hand out whole groups (tests sharing a build), in the order the workers collected
+    them (long groups first)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                import json
+
+                folder = Path(os.environ[GROUPS_FILE_VARIABLE])
+                self.groups = {}
+                for path in sorted(folder.glob("*.json")):
+                    self.groups.update(json.loads(path.read_text()))
+            return self.groups.get(nodeid, nodeid)
+
+    config.option.loadscopereorder = False
+    return GroupScheduling(config, log)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
