@@ -46,7 +46,11 @@ demo: setup
 	@echo "docs site:                                $(abspath $(PUBLISH_DIR))/docs/index.html"
 	@echo "dashboard:                                $(abspath $(PUBLISH_DIR))/dashboard.html"
 
-test: setup browser test-python test-dbt test-integration lint
+# The unit tests and the SQL lint share nothing, so they run side by side (each is mostly
+# one core); then the demo build, which the integration tests read and copy.
+test: setup browser
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-python lint
+	$(MAKE) --no-print-directory test-dbt test-integration
 
 test-python:
 	$(BIN)/ruff check cx_value tests benchmarks
@@ -57,11 +61,18 @@ test-dbt:
 	rm -rf $(dir $(TEST_DB)) && mkdir -p $(dir $(TEST_DB))
 	CX_DUCKDB_PATH=$(TEST_DB) $(BIN)/cx-value build
 
+# Two pytest-xdist workers: the tests that share a build run in one worker (groups set
+# in tests/python/conftest.py), the longest groups first. TEST_WORKERS=0 runs them in
+# this process.
+TEST_WORKERS ?= 2
 test-integration:
-	CX_DUCKDB_PATH=$(TEST_DB) $(BIN)/pytest -m integration
+	CX_DUCKDB_PATH=$(TEST_DB) $(BIN)/pytest -m integration \
+		$(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
+# dbt's artefacts of the lint go to target/lint/, so a lint beside a build or a test
+# never rewrites the build's target/
 lint:
-	$(BIN)/sqlfluff lint models analyses
+	DBT_TARGET_PATH=target/lint $(BIN)/sqlfluff lint models analyses
 
 # Data sets are generated once per seed and size into .data/bench/ and reused; each run
 # builds into a fresh folder. Incremental = full refresh is checked at CHECK_AT.

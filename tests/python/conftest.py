@@ -16,6 +16,118 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Session fixtures that build a warehouse: every test that uses one runs in the same
+# pytest-xdist worker, so each is built once per run.
+SHARED_BUILDS = ("journey_warehouse", "service_warehouse", "contract_book")
+# Groups that take longest (several dbt builds each) are handed out first, so that with
+# `-n 2` the two workers finish at about the same time instead of one waiting on the
+# last long group. Measured by `pytest --durations`; order only, no test depends on it.
+LONG_GROUPS = (
+    "service_warehouse", "test_source_subsets.py", "journey_warehouse", "contract_book",
+    "test_extending.py", "test_web_sessions.py::test_incremental_run_equals_full_refresh",
+    "test_source_subsets.py::test_a_contract_business_billing_by_invoice_is_valued_by_its_"
+    "contracts", "test_publish.py", "test_staging_integration.py", "test_bi_conventions.py",
+    "test_metrics.py", "test_returns.py",
+)
+
+
+def _test_groups(items: list[pytest.Item]) -> dict[str, str]:
+    """Group tests that share an expensive fixture: a shared build (SHARED_BUILDS) or a
+    fixture of module scope (tests of one module that share it). Tests linked through any
+    fixture end up in one group (union-find); a test that shares nothing is a group of its
+    own. Returns the group of every test id."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for item in items:
+        module = Path(str(item.path)).name
+        keys = [item.nodeid]
+        info = getattr(item, "_fixtureinfo", None)
+        for name, definitions in (info.name2fixturedefs.items() if info else ()):
+            if name in SHARED_BUILDS:
+                keys.append(name)
+            elif definitions and definitions[-1].scope == "module":
+                keys.append(f"{module}::{name}")
+        if len(keys) > 1:
+            # a group named after the module (or the shared build) it belongs to
+            keys.insert(1, module)
+        root = find(keys[0])
+        for key in keys[1:]:
+            parent[find(key)] = root
+    # name each group after its most telling member: a shared build, else a module
+    names: dict[str, str] = {}
+    for key in sorted(parent, key=lambda k: (k not in SHARED_BUILDS, "::" in k, k)):
+        names.setdefault(find(key), key)
+    return {item.nodeid: names[find(item.nodeid)] for item in items}
+
+
+# pytest-xdist's own `--dist loadgroup` marks groups by renaming test ids, which pytest 9.2
+# no longer allows; so the groups travel in a file instead: each worker writes the group
+# of every test it collected, and the scheduler below reads them.
+GROUPS_FILE_VARIABLE = "CX_TEST_GROUPS_DIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        import tempfile
+
+        # the workers start after this and inherit the environment
+        os.environ[GROUPS_FILE_VARIABLE] = tempfile.mkdtemp(prefix="cx-test-groups-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and os.environ.get(GROUPS_FILE_VARIABLE):
+        shutil.rmtree(os.environ.pop(GROUPS_FILE_VARIABLE), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a pytest-xdist worker: put the long groups first and write every test's group
+    for the scheduler. Without -n nothing changes."""
+    folder = os.environ.get(GROUPS_FILE_VARIABLE)
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if not folder or not worker:
+        return
+    import json
+
+    groups = _test_groups(items)
+
+    def rank(group: str) -> int:
+        # a group is named after a shared build, a module or a test's node id
+        return next((i for i, name in enumerate(LONG_GROUPS)
+                     if group == name or group.endswith(f"/{name}")), len(LONG_GROUPS))
+
+    # stable: within a group and among the other tests the collection order stays
+    items.sort(key=lambda item: rank(groups[item.nodeid]))
+    (Path(folder) / f"{worker}.json").write_text(json.dumps(groups))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Hand out whole groups (tests sharing a build), in the order the workers collected
+    them (long groups first)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                import json
+
+                folder = Path(os.environ[GROUPS_FILE_VARIABLE])
+                self.groups = {}
+                for path in sorted(folder.glob("*.json")):
+                    self.groups.update(json.loads(path.read_text()))
+            return self.groups.get(nodeid, nodeid)
+
+    config.option.loadscopereorder = False
+    return GroupScheduling(config, log)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class GeneratedWarehouse:
     """A warehouse built by `cx-value build` on data from `cx-value generate`."""
@@ -66,23 +178,82 @@ def build_generated(
     return GeneratedWarehouse(raw_dir=raw, truth_dir=raw / "_truth", database=database)
 
 
-@pytest.fixture(scope="session")
-def demo_db() -> Iterator[duckdb.DuckDBPyConnection]:
-    """The demo warehouse `make test` builds into CX_DUCKDB_PATH before the integration
-    tests run, opened read-only."""
+def demo_database_path() -> Path:
+    """The demo warehouse `make test` builds (`cx-value build`) into CX_DUCKDB_PATH before
+    the integration tests run."""
     path = Path(os.environ.get("CX_DUCKDB_PATH", ROOT / ".data/cx_value.duckdb"))
     if not path.exists():
         pytest.fail(f"{path} does not exist: run dbt build first (make test does)")
-    con = duckdb.connect(str(path), read_only=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_db() -> Iterator[duckdb.DuckDBPyConnection]:
+    """The demo warehouse `make test` builds into CX_DUCKDB_PATH, opened read-only."""
+    con = duckdb.connect(str(demo_database_path()), read_only=True)
     yield con
     con.close()
 
 
+@dataclass(frozen=True)
+class PublishedDemo:
+    """What `cx-value build` of the demo data published, as `make test` ran it: the
+    database, the working database beside it, the exports, the Data Docs and the dbt
+    manifest of that build (``state/manifest.json``)."""
+
+    published: Path
+    working: Path
+    publish_dir: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.publish_dir / "state" / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def published_demo() -> PublishedDemo:
+    """The demo build the integration tests share, so the ~800-node demo DAG is built once
+    per `make test`; tests that change a build work on a copy (`copy_published_demo`)."""
+    from cx_value.publish import resolve_paths
+
+    published = demo_database_path()
+    paths = resolve_paths(published)
+    demo = PublishedDemo(published, paths.working, paths.publish_dir)
+    for needed in (demo.working, demo.manifest, paths.current):
+        if not needed.exists():
+            pytest.fail(f"{needed} does not exist: {published} was not published by "
+                        "`cx-value build` (make test-dbt builds it)")
+    return demo
+
+
+def copy_published_demo(demo: PublishedDemo, target: Path) -> Path:
+    """A copy of what the demo build published (database, working database, exports with
+    their `current` link, Data Docs, state, last-run status) in ``target``, each under its
+    own name (views name their catalog after the file's stem); returns the copy of the
+    published database. Needs the default layout: the working database in ``work/`` and
+    the rest beside the published database."""
+    from cx_value.publish import STATUS_NAME
+
+    assert demo.working == demo.published.parent / "work" / demo.published.name, (
+        f"{demo.working}: copy_published_demo needs the working database in work/"
+    )
+    assert demo.publish_dir == demo.published.parent, demo.publish_dir
+    (target / "work").mkdir(parents=True)
+    for path in (demo.published, demo.working, demo.publish_dir / STATUS_NAME):
+        shutil.copy2(path, target / path.relative_to(demo.publish_dir))
+    for folder in ("exports", "data_docs", "state"):
+        shutil.copytree(demo.publish_dir / folder, target / folder, symlinks=True)
+    return target / demo.published.name
+
+
 @pytest.fixture(scope="session")
 def journey_warehouse(tmp_path_factory: pytest.TempPathFactory) -> GeneratedWarehouse:
-    """20,000 generated customers built through every journey model (tag:journey)."""
+    """20,000 generated customers built through every journey model (tag:journey) and the
+    CX-value marts (test_cx_value.py), in one build: they share most of their upstream."""
     customers = int(os.environ.get("CX_JOURNEY_TEST_CUSTOMERS", "20000"))
-    return build_generated(tmp_path_factory.mktemp("journey"), customers, 7, "+tag:journey")
+    return build_generated(
+        tmp_path_factory.mktemp("journey"), customers, 7, "+tag:journey +marts.cx_value"
+    )
 
 
 @pytest.fixture(scope="session")

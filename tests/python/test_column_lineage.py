@@ -25,7 +25,7 @@ from column_lineage import (
     relation_schema,
     values_without_source,
 )
-from conftest import run_cx_value
+from conftest import PublishedDemo
 
 # ------------------------------------------------------------------ tiny projects
 
@@ -662,13 +662,9 @@ def test_values_without_source_reports_non_null_columns_of_empty_sources(
 
 
 @pytest.fixture(scope="module")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The demo warehouse built once: (manifest.json, database)."""
-    scratch = tmp_path_factory.mktemp("lineage")
-    database = scratch / "warehouse.duckdb"
-    built = run_cx_value(["build"], {"CX_DUCKDB_PATH": str(database)}, scratch)
-    assert built.returncode == 0, built.stdout[-5000:]
-    return scratch / "target" / "manifest.json", database
+def demo_build(published_demo: PublishedDemo) -> tuple[Path, Path]:
+    """The demo warehouse `make test` built and published: (its manifest.json, database)."""
+    return published_demo.manifest, published_demo.published
 
 
 # Empty sets the subset test is about: each optional table alone, orders with their lines

@@ -1,10 +1,10 @@
 """Publishing: the working database reaches readers only through an atomic swap, and only
 after the data-quality gate passed.
 
-Unit tests run on small DuckDB files made here. The integration tests build the demo
-data once per module with `cx-value build` and then (a) corrupt a mart value in the
-working database so the gate fails, (b) rebuild and publish while a reader keeps
-querying the published file.
+Unit tests run on small DuckDB files made here. The integration tests take the demo
+data as `make test` built and published it (a copy of its folder) and then (a) corrupt a
+mart value in the working database so the gate fails, (b) rebuild and publish while a
+reader keeps querying the published file.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_cx_value
+from conftest import PublishedDemo, copy_published_demo, run_cx_value
 from typer.testing import CliRunner
 
 from cx_value import publish as pub
@@ -327,16 +327,17 @@ class DemoBuild:
 
 
 @pytest.fixture(scope="module")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoBuild]:
-    """The demo data built and published once, in a folder of its own."""
+def demo_build(
+    published_demo: PublishedDemo, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoBuild]:
+    """What `cx-value build` of the demo data published (the build `make test` runs
+    before the integration tests), copied to a folder of its own that these tests change."""
     if not _quality_available():
         pytest.skip("cx_value.quality (the gate) is not installed")
     base = tmp_path_factory.mktemp("publish")
-    published = base / "pub" / "cx_value.duckdb"
+    published = copy_published_demo(published_demo, base / "pub")
     env = {"CX_DUCKDB_PATH": str(published), "CX_DUCKDB_WORK_PATH": "", "CX_PUBLISH_DIR": "",
            "COLUMNS": "250"}
-    built = run_cx_value(["build"], env, base / "scratch")
-    assert built.returncode == 0, built.stdout[-5000:] + built.stderr[-3000:]
     yield DemoBuild(pub.resolve_paths(published), base / "scratch", env)
 
 
@@ -388,6 +389,10 @@ def test_a_corrupted_mart_value_fails_the_gate_and_publishes_nothing(
             con.execute("update marts.mart_stage_scores set nps = null where nps = 150")
 
 
+# Every model that reads cx_clv_monthly_discount_rate, and everything downstream of them:
+# what a rebuild with another rate changes.
+DISCOUNT_RATE_MODELS = "clv_customer_predictions+ int_customer_values_projected+"
+
 # values from three tables that all change when cx_clv_monthly_discount_rate does: a
 # query that mixed two versions of the file would pair them wrongly
 READER_SQL = """
@@ -430,9 +435,9 @@ def test_a_reader_sees_old_or_new_never_a_mix_during_rebuild_and_publish(
     demo_build: DemoBuild, tmp_path: Path
 ) -> None:
     """Read-only readers stay on the published file through a rebuild (another
-    CLV discount rate) and publish: no error, every query sees one whole version. The
-    reader that holds its connection keeps the old file (its inode) until it reconnects;
-    a connection opened after the swap sees the new version."""
+    CLV discount rate: the models it changes) and publish: no error, every query sees one
+    whole version. The reader that holds its connection keeps the old file (its inode)
+    until it reconnects; a connection opened after the swap sees the new version."""
     import subprocess
     import sys
 
@@ -451,7 +456,10 @@ def test_a_reader_sees_old_or_new_never_a_mix_during_rebuild_and_publish(
         while not all(log.exists() and _results(log) for log in logs.values()):
             assert time.monotonic() < deadline, "the readers did not start"
             time.sleep(0.1)
-        rebuilt = run_cx_value(["build", "--vars", "{cx_clv_monthly_discount_rate: 0.05}"],
+        # the models the discount rate changes and what reads them (the working database
+        # starts from the published one, so the rest is there as published)
+        rebuilt = run_cx_value(["build", "--vars", "{cx_clv_monthly_discount_rate: 0.05}",
+                                "--select", DISCOUNT_RATE_MODELS],
                                demo_build.env, demo_build.scratch)
         time.sleep(1.0)  # queries after the swap as well
     finally:

@@ -15,8 +15,10 @@ others arrive as header-only files. For each subset the build must succeed, and:
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,8 @@ ALL_TABLES = tuple(t.name for t in TABLES)
 # observed-table guard and the calendar (see column_lineage.mart_column_lineage).
 PARAMETER_MODELS = ("int_observation_date", "int_raw_tables_observed", "dim_dates")
 CUSTOMERS = 1500
+# subset builds that run at once (CX_TEST_BUILD_JOBS): two on a 2-core machine
+BUILD_JOBS = int(os.environ.get("CX_TEST_BUILD_JOBS", "2"))
 
 
 @dataclass(frozen=True)
@@ -103,27 +107,33 @@ def _cut(full: Path, subset: Subset, folder: Path) -> None:
                            folder / f"{name}.parquet")
 
 
+def _build_subset(full_export: Path, subset: Subset, base: Path) -> BuiltSubset:
+    """Cut ``subset`` from the full export into its own folder, build it and summarise it."""
+    folder = base / subset.name / "raw"
+    _cut(full_export, subset, folder)
+    database = base / subset.name / "warehouse.duckdb"
+    args = ["build", "--raw-dir", str(folder), "--vars", f"{{cx_currency: {subset.currency}}}"]
+    if subset.missing and not subset.empty_files:
+        args += ["--absent", ",".join(subset.missing)]
+    scratch = base / subset.name
+    env = {"CX_DUCKDB_PATH": str(database)}
+    result = run_cx_value(args, env, scratch)
+    assert result.returncode == 0, (
+        f"{subset.name}: build failed\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+    )
+    summary = run_cx_value(["summary", "--database", str(database)], env, scratch)
+    assert summary.returncode == 0, summary.stdout[-3000:]
+    return BuiltSubset(subset, database, scratch / "target", summary.stdout)
+
+
 @pytest.fixture(scope="module")
 def built(full_export: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuiltSubset]:
+    """Every subset built, BUILD_JOBS at a time: each build is a process of its own (its
+    own folder, database and dbt target), and dbt's per-node work is mostly one core."""
     base = tmp_path_factory.mktemp("subset_builds")
-    results = {}
-    for subset in SUBSETS:
-        folder = base / subset.name / "raw"
-        _cut(full_export, subset, folder)
-        database = base / subset.name / "warehouse.duckdb"
-        args = ["build", "--raw-dir", str(folder), "--vars", f"{{cx_currency: {subset.currency}}}"]
-        if subset.missing and not subset.empty_files:
-            args += ["--absent", ",".join(subset.missing)]
-        scratch = base / subset.name
-        env = {"CX_DUCKDB_PATH": str(database)}
-        result = run_cx_value(args, env, scratch)
-        assert result.returncode == 0, (
-            f"{subset.name}: build failed\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
-        )
-        summary = run_cx_value(["summary", "--database", str(database)], env, scratch)
-        assert summary.returncode == 0, summary.stdout[-3000:]
-        results[subset.name] = BuiltSubset(subset, database, scratch / "target", summary.stdout)
-    return results
+    with ThreadPoolExecutor(max_workers=BUILD_JOBS) as pool:
+        futures = {s.name: pool.submit(_build_subset, full_export, s, base) for s in SUBSETS}
+        return {name: future.result() for name, future in futures.items()}
 
 
 @pytest.fixture(scope="module")
