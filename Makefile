@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export CX_DUCKDB_PATH ?= .data/cx_value.duckdb
 TEST_DB := .data/test/cx_value_test.duckdb
 
-.PHONY: help setup demo test test-python test-dbt test-integration lint bench bench-clv generate-seeds clean browser docs ci-pr
+.PHONY: help setup demo test test-python test-dbt test-integration lint bench bench-clv generate-seeds clean browser docs ci-pr java test-spark
 
 help:
 	@echo "make demo   - set up and build the warehouse on the demo data ($(CX_DUCKDB_PATH))"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-clv - generator and CLV-fit benchmarks at 1,000,000 customers (benchmarks/results/)"
 	@echo "make ci-pr  - build only the models changed since the published build, and what depends on them"
 	@echo "make docs   - the dbt docs site as one static HTML file (<publish dir>/docs/index.html)"
+	@echo "make test-spark - build the demo data on DuckDB and on Spark and compare every public mart"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (the stack is pinned for Python 3.11)"; exit 1; }
@@ -100,6 +101,18 @@ generate-seeds: setup
 browser:
 	@if [ -x /usr/bin/chromium ]; then /usr/bin/chromium --version; else \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
+
+# Java for Spark, from Debian's packages (pyspark starts a JVM; 17 is the LTS it supports).
+java:
+	@if command -v java >/dev/null; then java -version 2>&1 | head -1; else \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless; fi
+
+# The same DAG on Spark: the demo data built on DuckDB and on a local Spark (dbt-spark,
+# session mode), every public mart compared row for row (tests/spark/).
+test-spark: setup java
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip check
+	$(BIN)/pytest tests/spark -m spark -p no:cacheprovider
 
 # One self-contained HTML file (models, columns, contracts, lineage, exposures), copied
 # next to the published database: CX_PUBLISH_DIR, else the published database's folder.

@@ -101,7 +101,11 @@ def render_sources(source: str) -> str:
 
 
 def render_seeds() -> str:
-    """Properties of the demo seeds: every column loaded as text, like a raw export."""
+    """Properties of the demo seeds: every column loaded as text, like a raw export.
+
+    The type is `string`: text of any length on DuckDB (an alias of varchar) and on
+    Spark, where a varchar needs a length.
+    """
     lines = [HEADER.rstrip("\n"), "version: 2", "", "seeds:"]
     for table in TABLES:
         lines += [
@@ -110,7 +114,7 @@ def render_seeds() -> str:
             "    config:",
             "      column_types:",
         ]
-        lines += [f"        {column.name}: varchar" for column in table.columns]
+        lines += [f"        {column.name}: string" for column in table.columns]
         lines += ["    columns:"]
         for column in table.columns:
             lines += [

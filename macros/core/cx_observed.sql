@@ -50,14 +50,19 @@
     on or before it): a trailing period that starts before the data does is not
     covered, and a sum over it would read as a fall that never happened.
 #}
+{#- The subquery does not refer to the outer row (Spark allows an outer reference in a
+    subquery's WHERE only); the comparison with `since` is made outside it. -#}
 {% macro cx_history_covers(table_name, since_expression) -%}
     {%- do cx_raw_table(table_name) -%}
-    (
-        select coalesce(min(first_activity_at) <= {{ since_expression }}, false)
-        from {{ ref('int_raw_tables_observed') }}
-        where
-            is_observed
-            and table_name = '{{ table_name }}'
+    coalesce(
+        (
+            select min(first_activity_at)
+            from {{ ref('int_raw_tables_observed') }}
+            where
+                is_observed
+                and table_name = '{{ table_name }}'
+        ) <= {{ since_expression }},
+        false
     )
 {%- endmacro %}
 

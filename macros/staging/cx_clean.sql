@@ -65,6 +65,21 @@
     try_cast({{ expression }} as {{ data_type }})
 {%- endmacro %}
 
+{#
+    DuckDB casts the text of a decimal to an integer rounded ('3.5' is 4, half away from
+    zero) and reads an exponent ('1e1' is 10); Spark's cast gives NULL for both. On
+    Spark the text is read as a decimal and rounded first, so a raw value gets the same
+    number (or the same rejection) on both engines. Still NULL on Spark only: DuckDB's
+    hexadecimal ('0x1') and digit-separator ('1_0') spellings.
+#}
+{% macro spark__cx_try_cast(expression, data_type) -%}
+    {%- if data_type | lower in ['bigint', 'int', 'integer', 'smallint', 'tinyint'] -%}
+        try_cast(round(try_cast({{ expression }} as decimal(38, 9))) as {{ data_type }})
+    {%- else -%}
+        try_cast({{ expression }} as {{ data_type }})
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro duckdb__cx_parse_timestamp_utc(expression) -%}
     {%- set source_tz = var('cx_source_timezone', 'UTC') -%}
     case

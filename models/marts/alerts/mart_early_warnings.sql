@@ -259,8 +259,11 @@ final as (
         contract_value_12m,
         value_at_stake,
         churn_probability,
-        row_number() over (
-            order by value_at_stake desc nulls last, reason_at desc, customer_id asc, reason asc
+        -- bigint on every engine (Spark's row_number is an int)
+        cast(
+            row_number() over (
+                order by value_at_stake desc nulls last, reason_at desc, customer_id asc, reason asc
+            ) as {{ dbt.type_bigint() }}
         ) as priority_rank,
         as_of_date,
         -- the fitted models behind this row's CLV and churn probability; a model the

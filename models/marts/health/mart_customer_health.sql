@@ -380,13 +380,16 @@ final as (
         {{ cx_as_double('value_at_stake') }} as value_at_stake,
         recommended_action,
         case
+            -- bigint on every engine (Spark's row_number is an int)
             when recommended_action is not null
-                then row_number() over (
-                    order by
-                        case when recommended_action is null then 1 else 0 end,
-                        value_at_stake desc nulls last,
-                        health_score asc,
-                        customer_id asc
+                then cast(
+                    row_number() over (
+                        order by
+                            case when recommended_action is null then 1 else 0 end,
+                            value_at_stake desc nulls last,
+                            health_score asc,
+                            customer_id asc
+                    ) as {{ dbt.type_bigint() }}
                 )
         end as action_priority_rank,
         as_of_date,
