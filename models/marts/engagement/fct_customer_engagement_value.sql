@@ -204,8 +204,9 @@ scored as (
                     0.5 * {{ cx_segment_potential('segment', segment_potential) }}
                     + 0.5 * case
                         when greatest(revenue_12m, 0) + greatest(revenue_prior_12m, 0) > 0
-                            then greatest(revenue_12m, 0)
-                            / (greatest(revenue_12m, 0) + greatest(revenue_prior_12m, 0))
+                            then
+                                greatest(revenue_12m, 0)
+                                / (greatest(revenue_12m, 0) + greatest(revenue_prior_12m, 0))
                         else 0.5
                     end
             else {{ cx_segment_potential('segment', segment_potential) }}
