@@ -256,8 +256,10 @@ web_features as (
 discount_features as (
     select
         scored_terms.subscription_id,
-        1.0 - sum(order_lines.realised_price * order_lines.quantity)
-        / nullif(sum(order_lines.list_price * order_lines.quantity), 0)
+        -- a ratio of doubles: DuckDB divides decimals as doubles, Spark would round the
+        -- quotient to 6 decimals
+        1.0 - {{ cx_as_double('sum(order_lines.realised_price * order_lines.quantity)') }}
+        / nullif({{ cx_as_double('sum(order_lines.list_price * order_lines.quantity)') }}, 0)
             as discount_depth
     from scored_terms
     inner join orders
