@@ -5,6 +5,11 @@
     of the same data (cx_value.fitted.export_fitted_tables), from the folder named by
     the var cx_fitted_dir (or CX_FITTED_DIR): <folder>/<model name>.parquet, its
     columns, order and types unchanged.
+
+    The stand-ins (models/marts/*/fitted/) share their names with the Python models, one
+    of each pair disabled. dbt 1.11's partial parsing trips over an edit to a disabled
+    one ("depends on a node named ... which is disabled"): after editing a stand-in,
+    run dbt once with --no-partial-parse.
 #}
 {% macro cx_fitted_table(model_name) -%}
     {%- set fitted_dir = (var('cx_fitted_dir', '') or env_var('CX_FITTED_DIR', '')) | trim -%}
