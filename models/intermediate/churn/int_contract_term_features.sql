@@ -301,9 +301,13 @@ final as (
             as web_sessions_baseline,
         case
             when {{ cx_observed('events') }}
+                -- a ratio of doubles, as for discount_depth: Spark's decimal literals
+                -- would round the quotient to 6 decimals
                 then ln(
-                    (coalesce(web_features.web_sessions_baseline, 0) * {{ web_days / web_baseline_days }} + 1.0)
-                    / (coalesce(web_features.web_sessions_recent, 0) + 1.0)
+                    {{ cx_as_double(
+                        'coalesce(web_features.web_sessions_baseline, 0) * '
+                        ~ (web_days / web_baseline_days) ~ ' + 1') }}
+                    / {{ cx_as_double('coalesce(web_features.web_sessions_recent, 0) + 1') }}
                 )
         end as web_sessions_drop,
         discount_features.discount_depth,
