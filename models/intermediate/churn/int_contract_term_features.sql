@@ -136,13 +136,15 @@ ticket_features as (
     select
         scored_terms.subscription_id,
         count(*) as ticket_count,
+        -- the mean of integers: Spark averages decimal literals (1.0, 0.0) as a decimal
+        -- rounded to 5 places, DuckDB as a double
         avg(
             case
                 when
                     tickets.agent_contact_count = 1 and tickets.reopen_count = 0
                     and tickets.resolved_at is not null
-                    then 1.0
-                else 0.0
+                    then 1
+                else 0
             end
         ) as fcr_share,
         max(
