@@ -21,18 +21,112 @@
     The raw row as one readable `column=value` string for the rejected-rows
     tables. Personal columns are shown pseudonymised, never in clear.
 #}
-{% macro cx_raw_values(columns, pii_columns=[]) -%}
+{% macro cx_raw_values(columns, pii_columns=[], prefix='') -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- do parts.append("'" ~ column ~ "='") -%}
         {%- if column in pii_columns -%}
-            {%- do parts.append("coalesce(" ~ cx_pseudonymise(cx_text(column)) ~ ", '<null>')") -%}
+            {%- do parts.append("coalesce(" ~ cx_pseudonymise(cx_text(prefix ~ column)) ~ ", '<null>')") -%}
         {%- else -%}
-            {%- do parts.append(cx_raw_text(column)) -%}
+            {%- do parts.append(cx_raw_text(prefix ~ column)) -%}
         {%- endif -%}
         {%- if not loop.last %}{% do parts.append("' | '") %}{% endif -%}
     {%- endfor -%}
     {{ dbt.concat(parts) }}
+{%- endmacro %}
+
+{#
+    The raw columns carried, renamed raw__<column>, from the parse to the verdicts
+    (cx_base_verdicts), which need them only for the few rows that are rejected or share
+    their key.
+#}
+{% macro cx_raw_passthrough(columns) -%}
+    {%- for column in columns %}
+        {{ column }} as raw__{{ column }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#
+    The last steps of a base model: from `relation` (parsed, validated rows that still
+    carry the raw__ columns) to every raw row with its verdict. A valid row is a removed
+    duplicate when another valid row of its key was exported later (or, on a tie, has the
+    smaller row hash). Ranking, hashing and showing the raw row cost most of a base
+    model, so they are done only where they matter: only keys with several valid rows are
+    ranked, and the hash and the raw row as text are kept only for rejected rows (the
+    rejected-rows models show them) and for rows of such keys (the hash breaks ties).
+    Emits the CTEs duplicate_keys ... final; the model ends with `select * from final`.
+#}
+{% macro cx_base_verdicts(relation, key_column, raw_columns, pii_columns=[]) -%}
+    {%- set passthrough = [] -%}
+    {%- for column in raw_columns -%}
+        {%- do passthrough.append('raw__' ~ column) -%}
+    {%- endfor -%}
+duplicate_keys as (
+    select {{ key_column }} as duplicate_key
+    from {{ relation }}
+    where reject_reason is null
+    group by {{ key_column }}
+    having count(*) > 1
+),
+
+single_rows as (
+    select
+        {{ cx_star_except(relation, passthrough) }},
+        case
+            when {{ relation }}.reject_reason is not null then {{ cx_row_hash(passthrough) }}
+        end as raw_row_hash,
+        case
+            when {{ relation }}.reject_reason is not null
+                then {{ cx_raw_values(raw_columns, pii_columns=pii_columns, prefix='raw__') }}
+        end as raw_values,
+        false as is_removed_duplicate
+    from {{ relation }}
+    left join duplicate_keys
+        on {{ relation }}.{{ key_column }} = duplicate_keys.duplicate_key
+    where
+        {{ relation }}.reject_reason is not null
+        or duplicate_keys.duplicate_key is null
+),
+
+duplicate_candidates as (
+    select
+        {{ relation }}.*,
+        {{ cx_row_hash(passthrough) }} as raw_row_hash
+    from {{ relation }}
+    inner join duplicate_keys
+        on {{ relation }}.{{ key_column }} = duplicate_keys.duplicate_key
+    where {{ relation }}.reject_reason is null
+),
+
+duplicate_rows as (
+    select
+        {{ cx_star_except('duplicate_candidates', passthrough) }},
+        cast(null as {{ dbt.type_string() }}) as raw_values,
+        {{ cx_key_occurrence(key_column) }} > 1 as is_removed_duplicate
+    from duplicate_candidates
+),
+
+final as (
+    select * from single_rows
+    union all
+    select * from duplicate_rows
+)
+{%- endmacro %}
+
+{#
+    Every column of a relation but the named ones: `* exclude (...)` on DuckDB,
+    `* except (...)` on Spark (3.4 and later) and the warehouses that spell it so.
+#}
+{% macro cx_star_except(relation, columns) -%}
+    {{ return(adapter.dispatch('cx_star_except', 'cx_value')(relation, columns)) }}
+{%- endmacro %}
+
+{% macro default__cx_star_except(relation, columns) -%}
+    {{ relation }}.* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__cx_star_except(relation, columns) -%}
+    {{ relation }}.* except ({{ columns | join(', ') }})
 {%- endmacro %}
 
 {# True when a timestamp lies after the row's own export time (beyond the tolerance). #}
@@ -43,11 +137,11 @@
 {#
     Rank of a row among the valid rows with the same key: 1 is staged, the rest
     are removed duplicates. The latest export wins; the row hash only breaks
-    ties so that reruns pick the same row.
+    ties so that reruns pick the same row. Used on valid rows only (cx_base_verdicts).
 #}
 {% macro cx_key_occurrence(key_column) -%}
     row_number() over (
-        partition by {{ key_column }}, reject_reason
+        partition by {{ key_column }}
         order by loaded_at desc, raw_row_hash
     )
 {%- endmacro %}

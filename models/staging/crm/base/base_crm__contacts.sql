@@ -16,8 +16,7 @@ customers as (
 
 parsed as (
     select
-        {{ cx_row_hash(raw_columns) }} as raw_row_hash,
-        {{ cx_raw_values(raw_columns, pii_columns=pii_columns) }} as raw_values,
+        {{ cx_raw_passthrough(raw_columns) }},
         {{ cx_text('contact_id') }} as raw_key,
         {{ cx_id('contact_id') }} as contact_id,
         {{ cx_id('customer_id') }} as customer_id,
@@ -58,12 +57,7 @@ validated as (
         on parsed.customer_id = customers.customer_id
 ),
 
-final as (
-    select
-        *,
-        reject_reason is null
-        and {{ cx_key_occurrence('contact_id') }} > 1 as is_removed_duplicate
-    from validated
-)
+{{ cx_base_verdicts('validated', 'contact_id', raw_columns, pii_columns=pii_columns) }}
 
-select * from final
+-- every column of the parse but the raw__ ones (cx_base_verdicts), which sqlfluff cannot count
+select * from final  -- noqa: AM04

@@ -15,8 +15,7 @@ orders as (
 
 parsed as (
     select
-        {{ cx_row_hash(raw_columns) }} as raw_row_hash,
-        {{ cx_raw_values(raw_columns) }} as raw_values,
+        {{ cx_raw_passthrough(raw_columns) }},
         {{ cx_text('order_line_id') }} as raw_key,
         {{ cx_id('order_line_id') }} as order_line_id,
         {{ cx_id('order_id') }} as order_id,
@@ -68,12 +67,7 @@ validated as (
         on parsed.order_id = orders.order_id
 ),
 
-final as (
-    select
-        *,
-        reject_reason is null
-        and {{ cx_key_occurrence('order_line_id') }} > 1 as is_removed_duplicate
-    from validated
-)
+{{ cx_base_verdicts('validated', 'order_line_id', raw_columns) }}
 
-select * from final
+-- every column of the parse but the raw__ ones (cx_base_verdicts), which sqlfluff cannot count
+select * from final  -- noqa: AM04

@@ -16,8 +16,7 @@ customers as (
 
 parsed as (
     select
-        {{ cx_row_hash(raw_columns) }} as raw_row_hash,
-        {{ cx_raw_values(raw_columns) }} as raw_values,
+        {{ cx_raw_passthrough(raw_columns) }},
         {{ cx_text('response_id') }} as raw_key,
         {{ cx_id('response_id') }} as response_id,
         {{ cx_id('customer_id') }} as customer_id,
@@ -98,17 +97,18 @@ validated as (
         on scaled.customer_id = customers.customer_id
 ),
 
-final as (
+derived as (
     select
         *,
         -- a reversed scale is mirrored onto the standard one (1 <-> 7 for CES)
         case
             when scale_direction = 'reversed' then scale_min + scale_max - raw_score
             else raw_score
-        end as score,
-        reject_reason is null
-        and {{ cx_key_occurrence('response_id') }} > 1 as is_removed_duplicate
+        end as score
     from validated
-)
+),
 
-select * from final
+{{ cx_base_verdicts('derived', 'response_id', raw_columns) }}
+
+-- every column of the parse but the raw__ ones (cx_base_verdicts), which sqlfluff cannot count
+select * from final  -- noqa: AM04
