@@ -47,6 +47,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cx_value.contract import EVENT_TYPES, ORDER_STATUSES, TABLES  # noqa: E402
+from cx_value.profiles import profile_target  # noqa: E402
+from cx_value.sql_text import literal  # noqa: E402
 
 RESULTS_JSONL = ROOT / "benchmarks" / "results" / "scale.jsonl"
 RESULTS_MD = ROOT / "benchmarks" / "results.md"
@@ -82,7 +84,7 @@ def floor_query(table: str, path: Path, columns: Sequence[str]) -> str:
     """One grouped query reading every column of one raw file, materialised as a temp
     table so that DuckDB cannot skip any of the work."""
     counts = ", ".join(f'count("{c}") as "n_{c}"' for c in columns)
-    source = "read_parquet(" + _sql_text(str(path)) + ")"
+    source = "read_parquet(" + literal(str(path)) + ")"
     return (
         f'create or replace temp table "floor_{table}" as '
         f"select {customer_key(table)} as customer_key, count(*) as row_count, {counts} "
@@ -94,21 +96,7 @@ def duckdb_profile_settings(profile_text: str, env: Mapping[str, str]) -> dict[s
     """The threads and DuckDB settings of the profile's ``duckdb`` target, rendered the
     way dbt renders profiles.yml (``env_var`` with its default), so the floor runs with
     what the build runs with."""
-    import jinja2
-    import yaml
-
-    def env_var(name: str, default: str | None = None) -> str:
-        if name in env:
-            return env[name]
-        if default is None:
-            raise KeyError(f"profiles.yml needs the environment variable {name}")
-        return default
-
-    rendered = jinja2.Environment(autoescape=False).from_string(profile_text).render(
-        env_var=env_var
-    )
-    outputs = yaml.safe_load(rendered)["cx_value"]["outputs"]
-    target = outputs["duckdb"]
+    target = profile_target("duckdb", env, profile_text)
     settings = dict(target.get("settings") or {})
     settings["threads"] = int(target.get("threads", 1))
     return settings
@@ -322,10 +310,6 @@ def line_late(line: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------ data sets
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _write_marker(path: Path, payload: Mapping[str, Any]) -> None:
     temp = path.with_name(f".{path.name}.tmp")
     temp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
@@ -382,7 +366,7 @@ def _ts(expression: str) -> str:
 
 
 def _in_list(values: Iterable[str]) -> str:
-    return "(" + ", ".join(_sql_text(v) for v in values) + ")"
+    return "(" + ", ".join(literal(v) for v in values) + ")"
 
 
 def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
@@ -407,7 +391,7 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
     con.execute("set timezone = 'UTC'")
     try:
         def src(table: str) -> str:
-            return "read_parquet(" + _sql_text(str(base / f"{table}.parquet")) + ")"
+            return "read_parquet(" + literal(str(base / f"{table}.parquet")) + ")"
 
         # the export moment: the latest loaded_at of any table in the base folder
         export_at = max(
@@ -427,7 +411,7 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
 
         def pick(salt: str, key: str) -> str:
             # deterministic stand-in for random(): a hash of the row's id and the seed
-            return f"hash({_sql_text(f'{seed}:{salt}:')} || {key})"
+            return f"hash({literal(f'{seed}:{salt}:')} || {key})"
 
         def in_new_day(key: str) -> str:
             # a second within the new day, never after the new export (future rows are
@@ -441,7 +425,7 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
             return (f"and {key} is not null qualify row_number() over (partition by {key} "
                     f"order by loaded_at desc) = 1")
 
-        new_loaded_text = _sql_text(new_loaded.strftime(TIMESTAMP_FORMAT))
+        new_loaded_text = literal(new_loaded.strftime(TIMESTAMP_FORMAT))
         rows: dict[str, int] = {}
 
         # ---- events
@@ -595,13 +579,13 @@ def write_one_day(base: Path, out: Path, seed: int, share: float = 0.01,
             # the base file's own columns in its own order (optional columns may be
             # missing from a file)
             columns = [r[0] for r in con.execute(
-                f"select name from parquet_schema({_sql_text(str(base / target.name))}) "
+                f"select name from parquet_schema({literal(str(base / target.name))}) "
                 "where num_children is null").fetchall()]
             selected = ", ".join(f'"{c}"' for c in columns)
             con.execute(
                 f"copy (select {selected} from {src(table.name)} union all "
                 f"select {selected} from {appended[table.name]}) "
-                f"to {_sql_text(str(target))} (format parquet, compression zstd)"
+                f"to {literal(str(target))} (format parquet, compression zstd)"
             )
     finally:
         con.close()
@@ -744,7 +728,7 @@ def floor_child(raw: Path, settings: Mapping[str, Any]) -> dict:
     for table in TABLES:
         path = raw / f"{table.name}.parquet"
         columns = [r[0] for r in con.execute(
-            f"select name from parquet_schema({_sql_text(str(path))}) "
+            f"select name from parquet_schema({literal(str(path))}) "
             "where num_children is null").fetchall()]
         started = time.perf_counter()
         con.execute(floor_query(table.name, path, columns))
@@ -819,8 +803,8 @@ def _only_on_one_side(incremental_db: Path, full_db: Path, relation: str) -> str
     next to compare_rows' tolerant verdict)."""
     con = duckdb.connect()
     try:
-        con.execute(f"attach {_sql_text(str(incremental_db))} as inc (read_only)")
-        con.execute(f"attach {_sql_text(str(full_db))} as ful (read_only)")
+        con.execute(f"attach {literal(str(incremental_db))} as inc (read_only)")
+        con.execute(f"attach {literal(str(full_db))} as ful (read_only)")
         (only_inc,) = con.execute(  # type: ignore[misc]
             f"select count(*) from (select * from inc.{relation} except all "
             f"select * from ful.{relation})").fetchone()

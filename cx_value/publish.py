@@ -31,6 +31,8 @@ from pathlib import Path
 
 import duckdb
 
+from cx_value.sql_text import identifier, literal
+
 DEFAULT_PUBLISHED = Path(".data/cx_value.duckdb")
 KEEP_RUNS = 3
 MART_SCHEMA = "marts"
@@ -172,14 +174,6 @@ def checkpoint(database: Path) -> None:
         raise PublishError(f"{_wal(database)} is still there after a checkpoint")
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
-
-
 def public_mart_names(
     con: duckdb.DuckDBPyConnection, manifest_path: Path | None = None
 ) -> tuple[list[str], str]:
@@ -234,9 +228,9 @@ def export_marts(
     for name in names:
         if name not in present:
             continue
-        relation = f"{_ident(MART_SCHEMA)}.{_ident(name)}"
+        relation = f"{identifier(MART_SCHEMA)}.{identifier(name)}"
         target = folder / f"{name}.parquet"
-        con.execute(f"copy (select * from {relation}) to {_sql_text(str(target))} "
+        con.execute(f"copy (select * from {relation}) to {literal(str(target))} "
                     "(format parquet, compression zstd)")
         (rows,) = con.execute(f"select count(*) from {relation}").fetchone()  # type: ignore[misc]
         marts[name] = {"file": target.name, "rows": rows}

@@ -22,6 +22,7 @@ from typing import Literal
 import duckdb
 
 from cx_value.contract import REQUIRED_TABLES, TABLES, TABLES_BY_NAME, Table
+from cx_value.sql_text import literal
 
 RawFormat = Literal["csv", "parquet"]
 FORMATS: tuple[RawFormat, ...] = ("parquet", "csv")
@@ -94,10 +95,9 @@ def detect_format(raw_dir: Path) -> RawFormat:
 
 def reader_sql(path: Path, fmt: RawFormat) -> str:
     """DuckDB table function reading one raw file, every column as text."""
-    literal = str(path).replace("'", "''")
     if fmt == "csv":
-        return f"read_csv('{literal}', header = true, all_varchar = true)"
-    return f"read_parquet('{literal}')"
+        return f"read_csv({literal(str(path))}, header = true, all_varchar = true)"
+    return f"read_parquet({literal(str(path))})"
 
 
 def declared_extra_columns(dbt_vars: Mapping[str, object] | None) -> dict[str, tuple[str, ...]]:

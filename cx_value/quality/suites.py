@@ -30,6 +30,8 @@ from cx_value.contract import (
     STAGES,
     Table,
 )
+from cx_value.sql_text import identifier as quote
+from cx_value.sql_text import literal
 
 CRITICAL, WARNING = "critical", "warning"
 
@@ -105,14 +107,6 @@ class TableSuite:
     @property
     def name(self) -> str:
         return f"{self.suite}.{self.table}"
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _braces(sql: str) -> str:

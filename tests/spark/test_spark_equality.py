@@ -25,10 +25,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
 from cx_value.compare import compare_column_names, compare_rows
 from cx_value.fitted import PYTHON_MODELS, export_fitted_tables
+from cx_value.profiles import profile_target
 from cx_value.publish import MART_SCHEMA, public_mart_names
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (make test-spark)")
@@ -100,18 +100,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
 
 def _profile_settings(env: dict[str, str]) -> dict[str, str]:
     """The Spark settings of profiles.yml's spark target, rendered as dbt renders them."""
-    import jinja2
-
-    profile = yaml.safe_load((ROOT / "profiles.yml").read_text())
-    settings = profile["cx_value"]["outputs"]["spark"]["server_side_parameters"]
-    environment = {**os.environ, **env}
-
-    def env_var(name: str, default: str = "") -> str:
-        return environment.get(name, default)
-
-    return {
-        key: jinja2.Template(str(value)).render(env_var=env_var) for key, value in settings.items()
-    }
+    target = profile_target("spark", {**os.environ, **env})
+    return {key: str(value) for key, value in target["server_side_parameters"].items()}
 
 
 @pytest.fixture(scope="module")
