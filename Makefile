@@ -60,7 +60,7 @@ test-python:
 # A fresh database each time: the tests see exactly what a new user would.
 test-dbt:
 	rm -rf $(dir $(TEST_DB)) && mkdir -p $(dir $(TEST_DB))
-	CX_DUCKDB_PATH=$(TEST_DB) $(BIN)/cx-value build
+	CX_DUCKDB_PATH=$(TEST_DB) $(BIN)/cx-value build --unit-tests
 
 # Two pytest-xdist workers: the tests that share a build run in one worker (groups set
 # in tests/python/conftest.py), the longest groups first. TEST_WORKERS=0 runs them in

@@ -51,6 +51,7 @@ from cx_value.profiles import profile_target  # noqa: E402
 from cx_value.sql_text import literal  # noqa: E402
 
 RESULTS_JSONL = ROOT / "benchmarks" / "results" / "scale.jsonl"
+BENCH_SALT = "cx-value-benchmark-salt"
 RESULTS_MD = ROOT / "benchmarks" / "results.md"
 DEFAULT_CACHE = ROOT / ".data" / "bench"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -661,6 +662,8 @@ def base_env() -> dict[str, str]:
             env[name] = os.environ[name]
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    # generated data is not the demo: it needs a salt of its own (any, kept per run)
+    env["CX_PII_SALT"] = os.environ.get("CX_PII_SALT") or BENCH_SALT
     return env
 
 

@@ -21,6 +21,7 @@ from cx_value.raw_files import (
     detect_format,
     load_folder,
 )
+from cx_value.settings import setting_problems
 
 if TYPE_CHECKING:
     from cx_value.publish import Paths
@@ -43,6 +44,13 @@ def _format_option(value: str | None) -> str | None:
 
 def _fail(problems: list[str]) -> NoReturn:
     err_console.print(f"[bold red]raw data does not meet the contract ({len(problems)}):")
+    for problem in problems:
+        err_console.print(f"  - {problem}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _fail_settings(problems: list[str]) -> NoReturn:
+    err_console.print(f"[bold red]cannot build with these settings ({len(problems)}):")
     for problem in problems:
         err_console.print(f"  - {problem}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
@@ -297,6 +305,11 @@ def build(
     select: Annotated[str | None, typer.Option(help="dbt node selection.")] = None,
     exclude: Annotated[str | None, typer.Option(help="dbt nodes to leave out.")] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models.")] = False,
+    unit_tests: Annotated[
+        bool,
+        typer.Option(help="Also run dbt's unit tests (fixed inputs, so they check the code, "
+                          "not the data: `make test` runs them)."),
+    ] = False,
 ) -> None:
     """Run `dbt build` into the working database, validate it (the data-quality gate) and,
     only when it passes, publish it: the database file swapped in by an atomic rename and
@@ -319,6 +332,16 @@ def build(
     if absent is not None:
         # the option wins over a var of the same name, so check and build agree
         parsed_vars["cx_absent_tables"] = ",".join(declared)
+    settings_env = dict(os.environ)
+    if raw_dir is not None:
+        # the folder given here is what the build reads, whatever the environment says
+        settings_env.update(CX_RAW_MODE="files", CX_RAW_DIR=str(raw_dir),
+                            CX_RAW_FORMAT=file_format or "parquet")
+    problems = setting_problems(
+        settings_env, {k: v for k, v in parsed_vars.items() if raw_dir is None
+                       or k not in ("cx_raw_mode", "cx_raw_dir", "cx_raw_format")})
+    if problems:
+        _fail_settings(problems)
     if raw_dir is not None:
         try:
             fmt = file_format or detect_format(raw_dir)
@@ -353,6 +376,9 @@ def build(
         args += ["--exclude", exclude]
     if full_refresh:
         args.append("--full-refresh")
+    if not unit_tests:
+        # their inputs are fixed rows: they test the code, which CI tests, not the data
+        args += ["--exclude-resource-type", "unit_test"]
     if not run_dbt(args, PROJECT_ROOT):
         write_status(paths, {
             "run_id": run_id, "command": "build", "finished_at": _now(),

@@ -1,4 +1,5 @@
-"""dbt-duckdb plugin that imports the modelling helpers before dbt runs any model.
+"""dbt-duckdb plugin: the modelling helpers imported before dbt runs any model, and the
+personal-data salt set on every connection.
 
 dbt runs Python models on several threads. Two models importing different parts
 of ``cx_value.clv`` at the same moment can deadlock on Python's per-module import
@@ -6,17 +7,38 @@ locks (the package ``__init__`` imports its submodules while another thread is
 inside one of them). The plugin is created once, when dbt opens the DuckDB
 environment, so importing everything here makes the later imports plain lookups.
 Enabled in ``profiles.yml`` under ``plugins``.
+
+The salt of the personal-data pseudonyms (``cx_value.pii``) is set as a DuckDB session
+variable on each connection and cursor dbt opens, so the staging SQL reads it with
+``getvariable`` and it never appears in compiled SQL or dbt's logs.
 """
 
 from __future__ import annotations
 
+import os
+
 from dbt.adapters.duckdb.plugins import BasePlugin
+from duckdb import DuckDBPyConnection
 
 import cx_value.churn
 import cx_value.clv
+from cx_value.pii import SALT_SQL_VARIABLE, effective_salt
 
 PRELOADED = (cx_value.churn, cx_value.clv)
 
 
+def set_salt(conn: DuckDBPyConnection) -> None:
+    """The salt as a session variable (a bound parameter: it is in no SQL text)."""
+    conn.execute(f"set variable {SALT_SQL_VARIABLE} = ?", [effective_salt(os.environ)])
+
+
 class Plugin(BasePlugin):
-    """Nothing to configure: importing this module is the whole job."""
+    """Imports the helpers (at import) and sets the salt on every connection."""
+
+    def configure_connection(self, conn: DuckDBPyConnection) -> None:
+        set_salt(conn)
+
+    def configure_cursor(self, cursor: DuckDBPyConnection) -> DuckDBPyConnection:
+        # a cursor is a connection of its own, with its own variables
+        set_salt(cursor)
+        return cursor

@@ -24,9 +24,9 @@
 {%- endmacro %}
 
 {% macro default__cx_fitted_table(path) -%}
-    (select * from read_parquet('{{ path }}'))
+    (select * from read_parquet({{ cx_sql_string(path) }}))
 {%- endmacro %}
 
 {% macro spark__cx_fitted_table(path) -%}
-    (select * from parquet.`{{ path }}`)
+    (select * from parquet.{{ cx_spark_path(path) }})
 {%- endmacro %}

@@ -150,9 +150,9 @@
 {# Every column is read as text: dirty values must reach staging to be rejected there. #}
 {% macro duckdb__cx_read_raw_file(path, file_format) -%}
     {%- if file_format == 'csv' -%}
-        (select * from read_csv('{{ path }}', header = true, all_varchar = true))
+        (select * from read_csv({{ cx_sql_string(path) }}, header = true, all_varchar = true))
     {%- else -%}
-        (select * from read_parquet('{{ path }}'))
+        (select * from read_parquet({{ cx_sql_string(path) }}))
     {%- endif -%}
 {%- endmacro %}
 
@@ -163,7 +163,7 @@
             "On Spark, raw files are read in place only as Parquet: convert the CSV files "
             ~ "or load them into tables and use cx_raw_mode=tables") }}
     {%- endif -%}
-    (select * from parquet.`{{ path }}`)
+    (select * from parquet.{{ cx_spark_path(path) }})
 {%- endmacro %}
 
 {% macro default__cx_read_raw_file(path, file_format) -%}

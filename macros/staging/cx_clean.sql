@@ -114,29 +114,65 @@
 
 {#
     Personal data is replaced by a salted hash in staging and never carried
-    further. The salt comes from the CX_PII_SALT environment variable; the
-    default is for the demo data only.
+    further. The salt comes from the CX_PII_SALT environment variable; the demo data
+    may use the public demo salt, any other data must have a secret one of 16
+    characters or more (cx_value.pii; the CLI checks it before dbt starts). On DuckDB
+    the salt is a session variable the dbt plugin sets (cx_value.dbt_plugin) and the SQL
+    reads it with getvariable: it appears in no compiled SQL, no log and no manifest
+    (dbt records the values of the env_var calls it renders).
 #}
 {% macro cx_pseudonymise(expression) -%}
-    {%- set salt = env_var('CX_PII_SALT', 'cx-value-demo-salt') | replace("'", "''") -%}
-    {{ adapter.dispatch('cx_salted_hash', 'cx_value')(expression, salt) }}
+    {{ adapter.dispatch('cx_salted_hash', 'cx_value')(expression) }}
 {%- endmacro %}
 
-{% macro default__cx_salted_hash(expression, salt) -%}
-    case when {{ expression }} is not null
-        then {{ dbt.hash(dbt.concat(["'" ~ salt ~ "'", "'|'", expression])) }}
+{# the salt, checked where the SQL runs: outside the demo data a demo or short salt fails #}
+{% macro cx_duckdb_salt() -%}
+    {%- set salt = "getvariable('cx_pii_salt')" -%}
+    case
+        when {{ salt }} is null
+            then error('the personal-data salt is not set: profiles.yml must load the '
+                || 'cx_value.dbt_plugin plugin')::varchar
+        {%- if cx_raw_mode() != 'demo' %}
+        when {{ salt }} = 'cx-value-demo-salt'
+            then error('CX_PII_SALT is not set, or is the public demo salt: outside the demo '
+                || 'data, set a secret salt of your own (16 characters or more)')::varchar
+        when length({{ salt }}) < 16
+            then error('CX_PII_SALT is shorter than 16 characters: set a longer secret salt')::varchar
+        {%- endif %}
+        else {{ salt }}
     end
 {%- endmacro %}
 
-{% macro duckdb__cx_salted_hash(expression, salt) -%}
+{% macro duckdb__cx_salted_hash(expression) -%}
     case when {{ expression }} is not null
-        then sha256({{ dbt.concat(["'" ~ salt ~ "'", "'|'", expression]) }})
+        then sha256({{ dbt.concat([cx_duckdb_salt(), "'|'", expression]) }})
     end
 {%- endmacro %}
 
-{% macro spark__cx_salted_hash(expression, salt) -%}
+{#
+    Other engines read the salt when the SQL is compiled, so there it is in the compiled
+    SQL (as a literal) and in dbt's partial-parse file.
+#}
+{% macro cx_compiled_salt() -%}
+    {%- set salt = env_var('CX_PII_SALT', '') -%}
+    {%- if execute and cx_raw_mode() != 'demo'
+        and (salt == '' or salt == 'cx-value-demo-salt' or salt | length < 16) -%}
+        {{ exceptions.raise_compiler_error(
+            "CX_PII_SALT is not set, is the public demo salt or is shorter than 16 "
+            ~ "characters: outside the demo data, set a secret salt of your own") }}
+    {%- endif -%}
+    {{ return(cx_sql_string(salt or 'cx-value-demo-salt')) }}
+{%- endmacro %}
+
+{% macro default__cx_salted_hash(expression) -%}
     case when {{ expression }} is not null
-        then sha2({{ dbt.concat(["'" ~ salt ~ "'", "'|'", expression]) }}, 256)
+        then {{ dbt.hash(dbt.concat([cx_compiled_salt(), "'|'", expression])) }}
+    end
+{%- endmacro %}
+
+{% macro spark__cx_salted_hash(expression) -%}
+    case when {{ expression }} is not null
+        then sha2({{ dbt.concat([cx_compiled_salt(), "'|'", expression]) }}, 256)
     end
 {%- endmacro %}
 

@@ -7,6 +7,7 @@ into CX_DUCKDB_PATH; the feed-mode tests run their own builds in temporary folde
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -219,6 +220,82 @@ def test_a_missing_column_fails_before_the_database_changes(
     assert run.returncode == 2
     message = " ".join(run.stderr.split())
     assert "orders.csv: missing column customer_id" in message
+    assert not database.exists()
+
+
+def test_a_folder_named_with_quotes_and_a_semicolon_is_read_as_named(
+    generated: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "cx export's \"final\"; dir"
+    shutil.copytree(generated["parquet"], folder)
+    database = tmp_path / "quoted.duckdb"
+    run = _cx_value(
+        ["build", "--raw-dir", str(folder), "--select", "staging intermediate.data_quality"],
+        {"CX_DUCKDB_PATH": str(database)},
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    expected = _expected_rejections(_ledger(generated["parquet"] / "_truth"))
+    rejected = {t.split(".")[1]: r for t, (_, r, _) in _staged_and_rejected(database).items()}
+    assert len(rejected) == len(TABLES)
+    for table, count in rejected.items():
+        assert count == sum(n for (t, _), n in expected.items() if t == table), table
+
+
+def test_the_salt_pseudonymises_and_is_written_nowhere(
+    generated: dict[str, Path], tmp_path: Path
+) -> None:
+    salt = "s3cret-salt-for-this-test-only-7f1c"
+    scratch = tmp_path / "dbt"
+    database = tmp_path / "salted.duckdb"
+    run = _cx_value(
+        ["build", "--raw-dir", str(generated["parquet"]), "--select", "staging"],
+        {"CX_DUCKDB_PATH": str(database), "CX_PII_SALT": salt,
+         "DBT_TARGET_PATH": str(scratch / "target"), "DBT_LOG_PATH": str(scratch / "logs")},
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+
+    # the pseudonym is sha256('<salt>|<address, trimmed, lower-cased>'), computed here
+    contacts = duckdb.connect().execute(
+        "select trim(contact_id), email from read_parquet(?) "
+        "where nullif(trim(email), '') is not null "
+        "qualify count(*) over (partition by trim(contact_id)) = 1 limit 20",
+        [str(generated["parquet"] / "contacts.parquet")],
+    ).fetchall()
+    assert contacts
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for contact_id, email in contacts:
+            expected = hashlib.sha256(f"{salt}|{email.strip().lower()}".encode()).hexdigest()
+            staged = con.execute(
+                "select email_hash from staging.base_crm__contacts where raw_key = ?",
+                [contact_id],
+            ).fetchall()
+            assert staged and all(row[0] == expected for row in staged), contact_id
+    finally:
+        con.close()
+
+    # nowhere on disk: compiled and run SQL, dbt's logs, the databases, the run's output
+    files = [p for p in [*scratch.rglob("*"), *tmp_path.glob("*.duckdb*"),
+                         *(tmp_path / "work").rglob("*")] if p.is_file()]
+    assert len(files) > 100
+    leaks = [str(p) for p in files if salt.encode() in p.read_bytes()]
+    assert leaks == []
+    assert salt not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("salt", "message"),
+    [("", "CX_PII_SALT is not set"), ("cx-value-demo-salt", "the public demo salt"),
+     ("short", "shorter than 16 characters")],
+)
+def test_generated_data_needs_a_secret_salt(
+    generated: dict[str, Path], tmp_path: Path, salt: str, message: str
+) -> None:
+    database = tmp_path / "never.duckdb"
+    run = _cx_value(["build", "--raw-dir", str(generated["parquet"])],
+                    {"CX_DUCKDB_PATH": str(database), "CX_PII_SALT": salt})
+    assert run.returncode == 2
+    assert message in " ".join(run.stderr.split())
     assert not database.exists()
 
 
