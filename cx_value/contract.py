@@ -275,8 +275,11 @@ REJECT_REASONS: dict[str, str] = {
     "missing_key": "the primary key is empty",
     "missing_required": "a required column is empty",
     "missing_identity": "a web event with neither anonymous_id nor user_id",
-    "invalid_number": "text where a number belongs",
-    "invalid_timestamp": "a date or timestamp that cannot be parsed",
+    "invalid_number": "text where a number belongs, or a fraction where a whole number "
+                      "belongs (a count, a quantity, a score)",
+    "invalid_timestamp": "a date or timestamp that cannot be parsed, names a time zone "
+                         "that is not known, lies before var cx_min_timestamp, or (the "
+                         "export time loaded_at) lies after the build's clock",
     "invalid_value": "a value outside the column's vocabulary (stage, question type, "
                      "event type, order type, boolean, currency code)",
     "other_currency": "an amount in a currency other than the reporting currency (var "

@@ -27,9 +27,30 @@
     lower({{ cx_text(column) }})
 {%- endmacro %}
 
-{# Numbers: null when empty or not a number. #}
+{#
+    Integers: null when empty or not a whole number. Only digits with an optional sign
+    (and a decimal point followed by zeros only, as spreadsheets write whole numbers)
+    are read: a cast alone would round '3.5' to 4 and read '1e1', '0x1' and '1_0' as 10,
+    1 and 10, so a fractional score or count would be staged as another number.
+#}
 {% macro cx_integer(column) -%}
-    {{ adapter.dispatch('cx_try_cast', 'cx_value')(cx_text(column), dbt.type_bigint()) }}
+    case
+        when {{ cx_regex_full_match(cx_text(column), '[+-]?[0-9]+([.]0*)?') }}
+            then {{ adapter.dispatch('cx_try_cast', 'cx_value')(cx_text(column), dbt.type_bigint()) }}
+    end
+{%- endmacro %}
+
+{# True when the whole text matches the (POSIX-style) pattern. #}
+{% macro cx_regex_full_match(expression, pattern) -%}
+    {{ return(adapter.dispatch('cx_regex_full_match', 'cx_value')(expression, pattern)) }}
+{%- endmacro %}
+
+{% macro default__cx_regex_full_match(expression, pattern) -%}
+    regexp_full_match({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__cx_regex_full_match(expression, pattern) -%}
+    ({{ expression }} rlike '^({{ pattern }})$')
 {%- endmacro %}
 
 {% macro cx_decimal(column, precision=18, scale=2) -%}
@@ -52,6 +73,38 @@
 
 {% macro cx_date(column) -%}
     cast({{ adapter.dispatch('cx_try_cast', 'cx_value')(cx_text(column), 'date') }} as date)
+{%- endmacro %}
+
+{#
+    True when a timestamp's raw text is present but is not a plausible time: it did not
+    parse, or lies before the var cx_min_timestamp (placeholders such as 1900-01-01 and
+    a zero epoch), or, for the export time loaded_at, after the build's own clock plus
+    cx_future_tolerance_hours (an export cannot come from the future; year 9999 would
+    otherwise become the observation date). Other timestamps are bounded by their row's
+    loaded_at (cx_is_future).
+#}
+{% macro cx_invalid_time(column) -%}
+    ({{ column }}_text is not null and (
+        {{ column }} is null
+        or {{ column }} < cast({{ cx_sql_string(var('cx_min_timestamp', '1980-01-01')) }}
+            as {{ dbt.type_timestamp() }})
+        {%- if column.endswith('loaded_at') %}
+        or {{ column }} > {{ dbt.dateadd('hour', var('cx_future_tolerance_hours', 24), cx_utc_now()) }}
+        {%- endif %}
+    ))
+{%- endmacro %}
+
+{# The build's clock as a naive UTC timestamp, like every staged timestamp. #}
+{% macro cx_utc_now() -%}
+    {{ return(adapter.dispatch('cx_utc_now', 'cx_value')()) }}
+{%- endmacro %}
+
+{% macro default__cx_utc_now() -%}
+    cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro duckdb__cx_utc_now() -%}
+    cast(timezone('UTC', now()) as timestamp)
 {%- endmacro %}
 
 {# True when the raw value is present but did not parse. #}
@@ -87,6 +140,10 @@
         -- is at most 6 characters: matching the tail only is half the cost)
         when regexp_matches(right({{ expression }}, 6), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
             then timezone('UTC', try_cast({{ expression }} as timestamptz))
+        -- a zone name (Europe/Helsinki, EST): converted by its rules; a name DuckDB does
+        -- not know (CEST) gives NULL, so the row is rejected; a plain cast would drop it
+        when right({{ expression }}, 1) not between '0' and '9'
+            then timezone('UTC', try_cast({{ expression }} as timestamptz))
         -- naive: wall-clock time in the source's time zone; in UTC it is already the
         -- instant, and the two zone conversions would double the cost of the cast
         {%- if source_tz | upper == 'UTC' %}
@@ -100,7 +157,7 @@
 {% macro spark__cx_parse_timestamp_utc(expression) -%}
     {%- set source_tz = var('cx_source_timezone', 'UTC') -%}
     case
-        when {{ expression }} rlike '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+        when {{ expression }} rlike '(Z|[+-][0-9]{2}(:?[0-9]{2})?|[^0-9])$'
             then to_utc_timestamp(try_cast({{ expression }} as timestamp), current_timezone())
         else to_utc_timestamp(try_cast({{ expression }} as timestamp), '{{ source_tz }}')
     end

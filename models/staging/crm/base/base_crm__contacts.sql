@@ -45,7 +45,7 @@ validated as (
                 or parsed.created_at_text is null
                 or parsed.loaded_at_text is null
                 then 'missing_required'
-            when {{ cx_invalid('parsed.created_at') }} or {{ cx_invalid('parsed.loaded_at') }}
+            when {{ cx_invalid_time('parsed.created_at') }} or {{ cx_invalid_time('parsed.loaded_at') }}
                 then 'invalid_timestamp'
             when {{ cx_invalid('parsed.is_primary') }} then 'invalid_value'
             when {{ cx_is_future('parsed.created_at', 'parsed.loaded_at') }} then 'future_timestamp'

@@ -40,7 +40,7 @@ validated as (
                 or loaded_at_text is null
                 then 'missing_required'
             when {{ cx_invalid_extra_number('customers') }} then 'invalid_number'
-            when {{ cx_invalid('created_at') }} or {{ cx_invalid('loaded_at') }}
+            when {{ cx_invalid_time('created_at') }} or {{ cx_invalid_time('loaded_at') }}
                 then 'invalid_timestamp'
             when customer_type not in ('b2b', 'b2c') then 'invalid_value'
             when {{ cx_is_future('created_at') }} then 'future_timestamp'

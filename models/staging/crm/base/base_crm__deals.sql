@@ -47,9 +47,9 @@ validated as (
                 then 'missing_required'
             when {{ cx_invalid('parsed.amount') }} then 'invalid_number'
             when
-                {{ cx_invalid('parsed.created_at') }}
-                or {{ cx_invalid('parsed.closed_at') }}
-                or {{ cx_invalid('parsed.loaded_at') }}
+                {{ cx_invalid_time('parsed.created_at') }}
+                or {{ cx_invalid_time('parsed.closed_at') }}
+                or {{ cx_invalid_time('parsed.loaded_at') }}
                 then 'invalid_timestamp'
             when
                 parsed.deal_type not in ('quote', 'demo', 'trial')

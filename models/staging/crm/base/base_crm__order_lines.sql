@@ -51,7 +51,7 @@ validated as (
                 or {{ cx_invalid('parsed.realised_price') }}
                 or {{ cx_invalid('parsed.unit_cost') }}
                 then 'invalid_number'
-            when {{ cx_invalid('parsed.loaded_at') }} then 'invalid_timestamp'
+            when {{ cx_invalid_time('parsed.loaded_at') }} then 'invalid_timestamp'
             -- a negative quantity is a return; no quantity at all is not a line
             when
                 parsed.quantity = 0

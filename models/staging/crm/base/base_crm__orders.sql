@@ -43,7 +43,7 @@ validated as (
                 or parsed.order_status is null
                 or parsed.loaded_at_text is null
                 then 'missing_required'
-            when {{ cx_invalid('parsed.ordered_at') }} or {{ cx_invalid('parsed.loaded_at') }}
+            when {{ cx_invalid_time('parsed.ordered_at') }} or {{ cx_invalid_time('parsed.loaded_at') }}
                 then 'invalid_timestamp'
             when
                 parsed.order_status not in ({{ cx_quoted_list(cx_order_statuses()) }})

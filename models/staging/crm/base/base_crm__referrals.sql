@@ -39,7 +39,7 @@ validated as (
                 or parsed.referred_at_text is null
                 or parsed.loaded_at_text is null
                 then 'missing_required'
-            when {{ cx_invalid('parsed.referred_at') }} or {{ cx_invalid('parsed.loaded_at') }}
+            when {{ cx_invalid_time('parsed.referred_at') }} or {{ cx_invalid_time('parsed.loaded_at') }}
                 then 'invalid_timestamp'
             -- nobody refers themself
             when parsed.referrer_customer_id = parsed.referred_customer_id then 'invalid_value'

@@ -53,10 +53,10 @@ validated as (
                 or {{ cx_invalid_extra_number('subscriptions', 'parsed.') }}
                 then 'invalid_number'
             when
-                {{ cx_invalid('parsed.start_date') }}
-                or {{ cx_invalid('parsed.end_date') }}
-                or {{ cx_invalid('parsed.cancelled_at') }}
-                or {{ cx_invalid('parsed.loaded_at') }}
+                {{ cx_invalid_time('parsed.start_date') }}
+                or {{ cx_invalid_time('parsed.end_date') }}
+                or {{ cx_invalid_time('parsed.cancelled_at') }}
+                or {{ cx_invalid_time('parsed.loaded_at') }}
                 then 'invalid_timestamp'
             when not {{ cx_is_currency_code('parsed.currency_code') }} then 'invalid_value'
             when parsed.currency_code != '{{ cx_currency() }}' then 'other_currency'

@@ -56,10 +56,10 @@ validated as (
                 or {{ cx_invalid('parsed.agent_contact_count') }}
                 then 'invalid_number'
             when
-                {{ cx_invalid('parsed.opened_at') }}
-                or {{ cx_invalid('parsed.first_response_at') }}
-                or {{ cx_invalid('parsed.resolved_at') }}
-                or {{ cx_invalid('parsed.loaded_at') }}
+                {{ cx_invalid_time('parsed.opened_at') }}
+                or {{ cx_invalid_time('parsed.first_response_at') }}
+                or {{ cx_invalid_time('parsed.resolved_at') }}
+                or {{ cx_invalid_time('parsed.loaded_at') }}
                 then 'invalid_timestamp'
             when {{ cx_invalid('parsed.is_complaint') }} then 'invalid_value'
             when parsed.reopen_count < 0 or parsed.agent_contact_count < 0 then 'out_of_range'

@@ -71,9 +71,9 @@ validated as (
                 then 'missing_required'
             when {{ cx_invalid('scaled.raw_score') }} then 'invalid_number'
             when
-                {{ cx_invalid('scaled.sent_at') }}
-                or {{ cx_invalid('scaled.answered_at') }}
-                or {{ cx_invalid('scaled.loaded_at') }}
+                {{ cx_invalid_time('scaled.sent_at') }}
+                or {{ cx_invalid_time('scaled.answered_at') }}
+                or {{ cx_invalid_time('scaled.loaded_at') }}
                 then 'invalid_timestamp'
             when
                 scaled.stage not in ({{ cx_quoted_list(cx_journey_stages()) }})

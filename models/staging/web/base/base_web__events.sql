@@ -42,7 +42,7 @@ validated as (
                 or parsed.loaded_at_text is null
                 then 'missing_required'
             when parsed.anonymous_id is null and parsed.user_id is null then 'missing_identity'
-            when {{ cx_invalid('parsed.event_at') }} or {{ cx_invalid('parsed.loaded_at') }}
+            when {{ cx_invalid_time('parsed.event_at') }} or {{ cx_invalid_time('parsed.loaded_at') }}
                 then 'invalid_timestamp'
             when parsed.event_type not in ({{ cx_quoted_list(cx_event_types()) }})
                 then 'invalid_value'
