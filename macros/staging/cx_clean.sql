@@ -119,11 +119,9 @@
 {%- endmacro %}
 
 {#
-    DuckDB casts the text of a decimal to an integer rounded ('3.5' is 4, half away from
-    zero) and reads an exponent ('1e1' is 10); Spark's cast gives NULL for both. On
-    Spark the text is read as a decimal and rounded first, so a raw value gets the same
-    number (or the same rejection) on both engines. Still NULL on Spark only: DuckDB's
-    hexadecimal ('0x1') and digit-separator ('1_0') spellings.
+    Integer text reaches this cast only as whole-number text (cx_integer), possibly with a
+    zero decimal ('9.0'), which DuckDB casts to 9 and Spark's cast to NULL: on Spark the
+    text is read as a decimal and rounded first, so both engines give the same number.
 #}
 {% macro spark__cx_try_cast(expression, data_type) -%}
     {%- if data_type | lower in ['bigint', 'int', 'integer', 'smallint', 'tinyint'] -%}
