@@ -181,6 +181,47 @@ def _fmt_exponent(value: float | None) -> str:
     return "not run" if value is None else f"{value:.2f}"
 
 
+def time_split(medians: Mapping[str, Any]) -> dict[str, float | None]:
+    """Where a full build's wall time goes, from the medians of one size: dbt's models
+    (the build without tests), the tests (the difference), the gate, the publish, and
+    the rest (start-up, dbt's parse, the raw-file check)."""
+    def get(key: str) -> float | None:
+        value = medians.get(key)
+        return None if value is None else float(value)
+
+    full, dbt, no_tests_dbt = get("full_seconds"), get("full_dbt_seconds"), get(
+        "no_tests_dbt_seconds")
+    validation, publish = get("validation_seconds"), get("publish_seconds")
+    tests = None if dbt is None or no_tests_dbt is None else max(dbt - no_tests_dbt, 0.0)
+    rest = (None if None in (full, dbt, validation, publish)
+            else max(full - dbt - validation - publish, 0.0))  # type: ignore[operator]
+    return {"models": no_tests_dbt, "tests": tests, "validation": validation,
+            "publish": publish, "rest": rest}
+
+
+def render_time_split(latest: Mapping[int, Mapping[str, Any]]) -> list[str]:
+    """The "where the time goes" table: one row per size, and the slowest dbt nodes."""
+    out = [
+        "Where a full build's time goes (medians; models = dbt without tests, tests = the "
+        "difference, rest = start-up, dbt's parse and the raw-file check):",
+        "",
+        "| customers | dbt: models | dbt: tests | validation | publish | rest "
+        "| slowest dbt nodes (one full build) |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for size in sorted(latest):
+        line = latest[size]
+        split = time_split(line["medians"])
+        slowest = (line.get("runs") or [{}])[0].get("full", {}).get("slowest") or {}
+        nodes = ", ".join(f"`{short_node(node, 40)}` {seconds:.0f} s"
+                          for node, seconds in list(slowest.items())[:3])
+        out.append(
+            f"| {size:,} | " + " | ".join(_fmt_seconds(split[k]) for k in (
+                "models", "tests", "validation", "publish", "rest")) + f" | {nodes or '-'} |"
+        )
+    return out
+
+
 def render_results(lines: Sequence[Mapping[str, Any]],
                    sizes: Sequence[int] = DEFAULT_SIZES) -> str:
     """benchmarks/results.md from the JSON lines: the latest line of each size."""
@@ -235,6 +276,7 @@ def render_results(lines: Sequence[Mapping[str, Any]],
     def exponent(small: int, large: int) -> str:
         return _fmt_exponent(growth_exponent(full_at(small), full_at(large), small, large))
 
+    out += ["", *render_time_split(latest)]
     out += [
         "",
         "Growth exponent of the full build with tests (time ~ customers^k; 1 is linear):",
@@ -998,7 +1040,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the build folders")
     parser.add_argument("--results", type=Path, default=RESULTS_JSONL)
     parser.add_argument("--markdown", type=Path, default=RESULTS_MD)
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite the markdown from the JSON lines, measure nothing")
     args = parser.parse_args(argv)
+    if args.render_only:
+        args.markdown.write_text(render_results(read_lines(args.results)))
+        return 0
     args.cache_dir = args.cache_dir.resolve()
     args.work_dir = args.work_dir.resolve()
 

@@ -230,7 +230,9 @@ def export_marts(
             continue
         relation = f"{identifier(MART_SCHEMA)}.{identifier(name)}"
         target = folder / f"{name}.parquet"
-        con.execute(f"copy (select * from {relation}) to {literal(str(target))} "
+        # every column sorted: the same rows give the same bytes whatever order the build
+        # left them in (reruns give byte-identical files)
+        con.execute(f"copy (select * from {relation} order by all) to {literal(str(target))} "
                     "(format parquet, compression zstd)")
         (rows,) = con.execute(f"select count(*) from {relation}").fetchone()  # type: ignore[misc]
         marts[name] = {"file": target.name, "rows": rows}

@@ -215,3 +215,16 @@
     {%- set minimum = var('cx_min_sample_size', 30) if minimum is none else minimum -%}
     ({{ respondents }} < {{ minimum }})
 {%- endmacro %}
+
+{#
+    A sum of doubles that is the same, to the bit, on every run. A parallel aggregate adds
+    a group's rows in whatever order its threads meet them, and floating-point addition
+    depends on the order, so a rerun of the same data could differ in the last digits.
+    Each value is rounded to `scale` decimals and added as a decimal, which is exact, then
+    read back as a double. The rounding is far below any figure's precision (1e-12 of a
+    euro, 1e-15 of a log-odds); a value beyond decimal(38, scale) would fail the cast
+    rather than be summed wrongly.
+#}
+{% macro cx_sum_exact(expression, scale=12) -%}
+    {{ cx_as_double('sum(cast(' ~ expression ~ ' as decimal(38, ' ~ scale ~ ')))') }}
+{%- endmacro %}

@@ -335,3 +335,24 @@ def test_short_node_drops_project_and_hash_and_cuts_long_names():
     assert scale.short_node("model.cx_value.fct_web_sessions") == "fct_web_sessions"
     long = scale.short_node("test.cx_value." + "a" * 300 + ".0123456789", width=20)
     assert long == "a" * 19 + "…"
+
+
+def test_time_split_takes_the_tests_and_the_rest_by_difference():
+    # hand-worked: 100 s wall = dbt 70 (of which 40 without tests) + gate 10 + publish 5
+    split = scale.time_split({
+        "full_seconds": 100.0, "full_dbt_seconds": 70.0, "no_tests_dbt_seconds": 40.0,
+        "validation_seconds": 10.0, "publish_seconds": 5.0,
+    })
+    assert split == {"models": 40.0, "tests": 30.0, "validation": 10.0, "publish": 5.0,
+                     "rest": 15.0}
+    assert scale.time_split({"full_seconds": 100.0})["tests"] is None
+
+
+def test_time_split_table_names_the_slowest_nodes():
+    line = {"medians": {"full_seconds": 100.0, "full_dbt_seconds": 70.0,
+                        "no_tests_dbt_seconds": 40.0, "validation_seconds": 10.0,
+                        "publish_seconds": 5.0},
+            "runs": [{"full": {"slowest": {"model.cx_value.base_web__events": 12.3}}}]}
+    rows = scale.render_time_split({10_000: line})
+    assert rows[-1] == ("| 10,000 | 40.0 s | 30.0 s | 10.0 s | 5.00 s | 15.0 s "
+                        "| `base_web__events` 12 s |")

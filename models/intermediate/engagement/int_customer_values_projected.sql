@@ -126,10 +126,10 @@ subscriber_values as (
         case
             when count(payment_probability) = count(*)
                 then
-                    sum(
-                        {{ cx_as_double('monthly_fee') }} * payment_probability
-                        / power(1 + {{ var('cx_clv_monthly_discount_rate', 0.01) }}, month_number)
-                    )
+                    {{ cx_sum_exact(
+                        cx_as_double('monthly_fee') ~ ' * payment_probability / power(1 + '
+                        ~ var('cx_clv_monthly_discount_rate', 0.01) ~ ', month_number)'
+                    ) }}
         end as contract_clv_12m
     from subscriber_months
     group by customer_id

@@ -80,7 +80,8 @@ contributions as (
 log_odds as (
     select
         subscription_id,
-        sum(contribution) as feature_log_odds
+        -- the same bits on every run, whatever order the threads add the features in
+        {{ cx_sum_exact('contribution', 15) }} as feature_log_odds
     from contributions
     group by subscription_id
 ),
