@@ -100,6 +100,103 @@ def reader_sql(path: Path, fmt: RawFormat) -> str:
     return f"read_parquet({literal(str(path))})"
 
 
+# what a file named .csv may really be, by its first bytes
+_NOT_TEXT = (
+    (b"\x1f\x8b", "is gzip-compressed: decompress it (gunzip) and name it .csv"),
+    (b"PK\x03\x04", "is a zip archive (an Excel workbook is one): save or extract it as "
+                    "a UTF-8 CSV file"),
+    (b"\xff\xfe", "is UTF-16 text: save it as UTF-8"),
+    (b"\xfe\xff", "is UTF-16 text: save it as UTF-8"),
+    (b"PAR1", "is a Parquet file: name it .parquet"),
+)
+_CHUNK = 1 << 22
+
+
+def csv_problems(path: Path) -> list[str]:
+    """What makes ``path`` unreadable as the contract's CSV (UTF-8, comma-separated, a
+    header row of distinct names, every row as many fields as the header), each in
+    plain words with the line where there is one; [] for a file that is fine.
+
+    Checked before DuckDB reads the file: its sniffer would otherwise guess (a stray
+    comma turns the file into one column, "every column missing"; a semicolon file with
+    decimal commas is read, then every amount rejected) or report "CSV Error on Line 12".
+    """
+    import codecs
+    import csv
+
+    import pyarrow.csv as pa_csv
+
+    size = path.stat().st_size
+    if size == 0:
+        return [f"{path}: the file is empty (0 bytes): not even a header row"]
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    for magic, what in _NOT_TEXT:
+        if head.startswith(magic):
+            return [f"{path}: {what}"]
+    # the whole file must be UTF-8: name the first line that is not
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # exc.object: the bytes decoded, a split character's start included
+                line += exc.object[: exc.start].count(b"\n")
+                byte = exc.object[exc.start]
+                return [f"{path}: line {line} is not UTF-8 (byte 0x{byte:02x}; a Latin-1 or "
+                        f"Windows-1252 export?): save the file with UTF-8 encoding"]
+            line += chunk.count(b"\n")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        header_line = handle.readline()
+    header = next(csv.reader([header_line]), [])
+    if len(header) <= 1 and (";" in header_line or "\t" in header_line):
+        separator = "semicolons" if ";" in header_line else "tabs"
+        return [f"{path}: columns are separated by {separator}, not commas (a regional "
+                f"spreadsheet locale, which also writes decimal commas): export it as "
+                f"comma-separated with decimal points"]
+    names = [name.strip().lower() for name in header]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return [f"{path}: column{'s' if len(repeated) > 1 else ''} "
+                f"{', '.join(repeated)} appear{'' if len(repeated) > 1 else 's'} twice in "
+                f"the header: keep one of each"]
+    bad_rows: list[tuple[int, int, str]] = []
+
+    def on_invalid(row: pa_csv.InvalidRow) -> str:
+        if not bad_rows:
+            bad_rows.append((row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    reader = pa_csv.open_csv(
+        path,
+        read_options=pa_csv.ReadOptions(block_size=_CHUNK),
+        parse_options=pa_csv.ParseOptions(delimiter=",", newlines_in_values=True,
+                                          invalid_row_handler=on_invalid),
+        convert_options=pa_csv.ConvertOptions(include_columns=[header[0]],
+                                              column_types={header[0]: "string"}),
+    )
+    for _ in reader:
+        pass
+    if bad_rows:
+        expected, actual, text = bad_rows[0]
+        where = _line_of(path, text)
+        problem = "a truncated line" if actual < expected else "an unquoted comma in a value"
+        return [f"{path}: line {where or '?'} has {actual} fields where the header has "
+                f"{expected} ({problem}?)"]
+    return []
+
+
+def _line_of(path: Path, text: str) -> int | None:
+    """The number of the first line of ``path`` that is exactly ``text``."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.rstrip("\r\n") == text:
+                return number
+    return None
+
+
 def declared_extra_columns(dbt_vars: Mapping[str, object] | None) -> dict[str, tuple[str, ...]]:
     """Column names per raw table declared in the var ``cx_extra_columns`` of ``dbt_vars``
     (``{table: [{name, type, ...}, ...]}``); empty without the var. The dbt macro
@@ -164,6 +261,11 @@ def check_folder(
                     f"{path}: missing file for raw table {table.qualified_name}{hint}"
                 )
                 continue
+            if fmt == "csv":
+                unreadable = csv_problems(path)
+                if unreadable:
+                    problems += unreadable
+                    continue
             try:
                 columns = [
                     row[0]

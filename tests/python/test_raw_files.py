@@ -212,3 +212,74 @@ def test_load_keeps_the_columns_beyond_the_contract(tmp_path: Path) -> None:
     values = con.execute("select data_usage_gb from raw.customers order by 1").fetchall()
     con.close()
     assert [v for (v,) in values] == ["0.0", "2.5"]
+
+
+def _orders_text(folder: Path) -> str:
+    return (folder / "orders.csv").read_text()
+
+
+def _header_and_rows(folder: Path) -> tuple[str, list[str]]:
+    lines = _orders_text(folder).splitlines()
+    return lines[0], lines[1:]
+
+
+# each defect of a file named orders.csv, and the one problem that names it: the file,
+# the line where there is one, and the cause in plain words
+CSV_DEFECTS = {
+    "empty": (lambda folder: b"",
+              "orders.csv: the file is empty (0 bytes): not even a header row"),
+    "gzip": (lambda folder: bytes.fromhex("1f8b0800") + b"\x00" * 20,
+             "orders.csv: is gzip-compressed: decompress it (gunzip) and name it .csv"),
+    "excel": (lambda folder: b"PK\x03\x04" + b"\x00" * 20,
+              "orders.csv: is a zip archive (an Excel workbook is one): save or extract it "
+              "as a UTF-8 CSV file"),
+    "utf16": (lambda folder: _orders_text(folder).encode("utf-16"),
+              "orders.csv: is UTF-16 text: save it as UTF-8"),
+    "latin1": (lambda folder: (_orders_text(folder) + ",".join(
+        ["o-é"] + ["x"] * (_header_and_rows(folder)[0].count(","))) + "\n").encode("latin-1"),
+        "orders.csv: line 4 is not UTF-8 (byte 0xe9; a Latin-1 or Windows-1252 export?): "
+        "save the file with UTF-8 encoding"),
+    "semicolons": (lambda folder: _orders_text(folder).replace(",", ";").encode(),
+                   "orders.csv: columns are separated by semicolons, not commas (a regional "
+                   "spreadsheet locale, which also writes decimal commas): export it as "
+                   "comma-separated with decimal points"),
+    "repeated_column": (lambda folder: _orders_text(folder).replace(
+        "status", "order_id", 1).encode(),
+        "orders.csv: column order_id appears twice in the header: keep one of each"),
+    "extra_field": (lambda folder: (_orders_text(folder).rstrip("\n") + ",surplus\n").encode(),
+                    "orders.csv: line 3 has {fields_plus_one} fields where the header has "
+                    "{fields} (an unquoted comma in a value?)"),
+    "truncated_last_line": (lambda folder: (_orders_text(folder).rsplit(",", 3)[0]).encode(),
+                            "orders.csv: line 3 has {fields_minus_three} fields where the "
+                            "header has {fields} (a truncated line?)"),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(CSV_DEFECTS))
+def test_an_unreadable_csv_is_named_with_its_line_and_cause(tmp_path: Path, defect: str) -> None:
+    _write_csv(tmp_path, rows_per_table=2)
+    make, message = CSV_DEFECTS[defect]
+    fields = len(_header_and_rows(tmp_path)[0].split(","))
+    (tmp_path / "orders.csv").write_bytes(make(tmp_path))
+    expected = str(tmp_path / message.format(
+        fields=fields, fields_plus_one=fields + 1, fields_minus_three=fields - 3))
+    assert raw_files.csv_problems(tmp_path / "orders.csv") == [expected]
+
+
+def test_check_and_build_refuse_an_unreadable_csv_before_reading_it(tmp_path: Path) -> None:
+    _write_csv(tmp_path, rows_per_table=2)
+    (tmp_path / "orders.csv").write_bytes(_orders_text(tmp_path).replace(",", ";").encode())
+    with pytest.raises(RawDataError) as caught:
+        check_folder(tmp_path, "csv", row_level=False)
+    assert len(caught.value.problems) == 1
+    assert "orders.csv: columns are separated by semicolons" in caught.value.problems[0]
+
+
+def test_a_quoted_comma_or_line_break_and_a_utf8_bom_are_fine(tmp_path: Path) -> None:
+    _write_csv(tmp_path, rows_per_table=2)
+    header, rows = _header_and_rows(tmp_path)
+    quoted = '"o-1, with a comma\nand a line break"' + rows[0][rows[0].index(","):]
+    (tmp_path / "orders.csv").write_bytes(
+        "\ufeff".encode() + "\n".join([header, quoted, rows[1]]).encode() + b"\n")
+    checked = {c.table.name: c.rows for c in check_folder(tmp_path, "csv", row_level=False)}
+    assert checked["orders"] == 2
