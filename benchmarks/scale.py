@@ -676,22 +676,42 @@ class Measured:
     log: Path
 
 
-def run_measured(command: Sequence[str], env: Mapping[str, str], log: Path) -> Measured:
-    """Run ``command`` in a fresh child and return its wall time and peak memory.
+# Runs the measured command in a grandchild forked from this small process, and writes
+# its wait4() peak RSS (KiB) to the file named first. A child that Python starts with
+# vfork (subprocess does when it can) inherits the parent's peak RSS at exec, so a
+# benchmark that itself grew (generating data, comparing builds in DuckDB) would report
+# its own peak for every build; a fork from a 10 MB launcher reports the build's own.
+_LAUNCHER = """
+import os, sys
+out, command = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    os.execvp(command[0], command)
+_, status, usage = os.wait4(pid, 0)
+with open(out, "w") as handle:
+    handle.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
-    The peak comes from wait4(): on Linux the rusage of a reaped child holds the larger
-    of its own peak RSS and that of every descendant it reaped, so it covers dbt's
-    threads (one process) and any subprocess it starts.
+
+def run_measured(command: Sequence[str], env: Mapping[str, str], log: Path) -> Measured:
+    """Run ``command`` in a fresh process and return its wall time and peak memory.
+
+    The peak comes from wait4() in a small launcher (``_LAUNCHER``): on Linux the rusage
+    of a reaped child holds the larger of its own peak RSS and that of every descendant
+    it reaped, so it covers dbt's threads (one process) and any subprocess it starts.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
+    peak_file = log.with_name(f".{log.name}.maxrss")
     with log.open("w") as handle:
         started = time.perf_counter()
-        child = subprocess.Popen(list(command), cwd=ROOT, env=dict(env), stdout=handle,
-                                 stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
+        child = subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, str(peak_file), *command], cwd=ROOT,
+            env=dict(env), stdout=handle, stderr=subprocess.STDOUT, check=False)
         seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(seconds=round(seconds, 3), max_rss_mb=round(usage.ru_maxrss / 1024, 1),
+    max_rss_kib = int(peak_file.read_text()) if peak_file.exists() else 0
+    peak_file.unlink(missing_ok=True)
+    return Measured(seconds=round(seconds, 3), max_rss_mb=round(max_rss_kib / 1024, 1),
                     returncode=child.returncode, log=log)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -356,3 +357,17 @@ def test_time_split_table_names_the_slowest_nodes():
     rows = scale.render_time_split({10_000: line})
     assert rows[-1] == ("| 10,000 | 40.0 s | 30.0 s | 10.0 s | 5.00 s | 15.0 s "
                         "| `base_web__events` 12 s |")
+
+
+def test_peak_memory_is_the_child_s_own_not_the_benchmark_s(tmp_path):
+    # the benchmark process grows first (as it does generating data), then measures a
+    # child that touches 120 MB: the child's peak is about 120 MB plus Python, never the
+    # parent's 400 MB
+    ballast = bytearray(400 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    child = [sys.executable, "-c",
+             "b = bytearray(120 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"]
+    measured = scale.run_measured(child, dict(os.environ), tmp_path / "child.log")
+    assert measured.returncode == 0
+    assert 120 <= measured.max_rss_mb < 250, measured
+    del ballast
