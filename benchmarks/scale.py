@@ -260,6 +260,12 @@ def render_results(lines: Sequence[Mapping[str, Any]],
             f"| {_fmt_share(ratio(m.get('incremental_seconds'), full))} |"
         )
 
+    notes = [(size, latest[size]["peak_rss_note"]) for size in sorted(latest)
+             if latest[size].get("peak_rss_note")]
+    if notes:
+        out.append("")
+        out += [f"Peak RSS at {size:,} customers: {note}" for size, note in notes]
+
     failures = [(size, kind, nodes) for size in sorted(latest)
                 for kind, nodes in (latest[size].get("failed") or {}).items()]
     if failures:

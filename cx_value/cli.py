@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from cx_value.profiles import duckdb_settings
 from cx_value.quality.validate import project_vars
 from cx_value.raw_files import (
     FORMATS,
@@ -506,7 +507,7 @@ def publish_command(
     import duckdb
 
     try:
-        con = duckdb.connect(str(paths.working), read_only=True)
+        con = duckdb.connect(str(paths.working), read_only=True, config=duckdb_settings())
     except duckdb.Error as exc:
         err_console.print(f"[bold red]cannot open {paths.working}[/]: {exc}")
         raise typer.Exit(code=1) from exc

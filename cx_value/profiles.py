@@ -34,3 +34,15 @@ def profile_target(
     """One output (target) of the project's profile, rendered with ``env``."""
     profiles = render_profiles(text if text is not None else PROFILES_PATH.read_text(), env)
     return dict(profiles[PROFILE_NAME]["outputs"][target])
+
+
+def duckdb_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The DuckDB settings of the profile's ``duckdb`` target (memory limit, threads), for
+    every connection the package opens beside dbt's: the quality gate, publishing, the
+    raw-file checks. Without them DuckDB takes up to 80 % of the machine's memory."""
+    import os
+
+    target = profile_target("duckdb", os.environ if env is None else env)
+    settings = {key: str(value) for key, value in (target.get("settings") or {}).items()}
+    settings["threads"] = str(int(target.get("threads", 1)))
+    return settings

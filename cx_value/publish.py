@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from cx_value.profiles import duckdb_settings
 from cx_value.sql_text import identifier, literal
 
 DEFAULT_PUBLISHED = Path(".data/cx_value.duckdb")
@@ -163,7 +164,7 @@ def checkpoint(database: Path) -> None:
     if not database.exists():
         raise PublishError(f"no working database at {database}: build it first")
     try:
-        con = duckdb.connect(str(database))
+        con = duckdb.connect(str(database), config=duckdb_settings())
     except duckdb.Error as exc:
         raise PublishError(f"cannot open {database} to checkpoint it: {exc}") from exc
     try:
@@ -358,7 +359,8 @@ def publish(
         staging = paths.exports / f".{run_id}.tmp"
         # read-only from here on: DuckDB's lock then keeps any writer (dbt) out while
         # the exports and the copy are taken, so both are the same state of the file
-        con = duckdb.connect(str(paths.working), read_only=True)
+        con = duckdb.connect(str(paths.working), read_only=True,
+                              config=duckdb_settings())
         try:
             if _wal(paths.working).exists():
                 raise PublishError(f"{paths.working} was written to during publishing")

@@ -22,6 +22,7 @@ from typing import Literal
 import duckdb
 
 from cx_value.contract import REQUIRED_TABLES, TABLES, TABLES_BY_NAME, Table
+from cx_value.profiles import duckdb_settings
 from cx_value.sql_text import literal
 
 RawFormat = Literal["csv", "parquet"]
@@ -239,7 +240,7 @@ def check_folder(
     problems: list[str] = []
     readable: list[tuple[Table, Path, list[str], int]] = []
     checked: dict[str, CheckedTable] = {}
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_settings())
     try:
         for table in TABLES:
             path = raw_dir / f"{table.name}.{fmt}"
@@ -363,7 +364,7 @@ def load_folder(
     fmt = fmt or detect_format(raw_dir)
     checked = check_folder(raw_dir, fmt, absent)
     database.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(database))
+    con = duckdb.connect(str(database), config=duckdb_settings())
     try:
         con.execute("begin transaction")
         con.execute(f'create schema if not exists "{schema}"')

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cx_value.coverage import Mart, public_marts
+from cx_value.profiles import duckdb_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MISSING = "n/a"
@@ -91,7 +92,7 @@ def print_summary(database: Path, console: Console, project_root: Path = PROJECT
     # the published file only ever holds builds that passed; a later build that failed
     # (dbt or the gate) is recorded beside it
     attempt_failed = _print_last_attempt(console, read_status(database))
-    con = duckdb.connect(str(database), read_only=True)
+    con = duckdb.connect(str(database), read_only=True, config=duckdb_settings())
     try:
         relations = _relations(con)
         console.print(f"[bold]database:[/] {database.resolve()}")
@@ -151,7 +152,7 @@ def _print_last_attempt(console: Console, status: dict | None) -> bool:
 def _print_working_run(console: Console, working: Path, when: str) -> None:
     """What did not pass in the working database's last dbt run."""
     try:
-        con = duckdb.connect(str(working), read_only=True)
+        con = duckdb.connect(str(working), read_only=True, config=duckdb_settings())
     except duckdb.Error as exc:
         console.print(f"[bold red]last build FAILED[/] at {when} UTC (dbt); {working} "
                       f"cannot be read for details: {exc}", soft_wrap=True)

@@ -54,4 +54,7 @@ def discounted_clv(params: BGNBDParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLi
     purchases = expected_purchases_by_month(params, x, t_x, T, months, time_units_per_month)
     discount = (1.0 + monthly_discount_rate) ** -np.arange(1, months + 1)
     spend = np.atleast_1d(np.asarray(expected_spend, dtype=float))
-    return margin * spend * (purchases @ discount)
+    # each row summed on its own: a BLAS matrix-vector product adds a row's terms in an
+    # order that depends on where the row falls in the matrix, so one customer's CLV
+    # could differ in the last bit between two runs that read the rows in another order
+    return margin * spend * (purchases * discount).sum(axis=1)

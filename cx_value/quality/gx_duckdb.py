@@ -90,14 +90,20 @@ def add_duckdb_datasource(
     """A SQL datasource on ``database`` opened read-only (in-memory DuckDB when None)."""
     from sqlalchemy.dialects import postgresql
 
+    from cx_value.profiles import duckdb_settings
+
     keep_duckdb_connections_open()
+    # the profile's memory limit and threads: DuckDB's default is 80 % of the machine
+    config = duckdb_settings()
     if database is None:
-        datasource = context.data_sources.add_sql(name, connection_string="duckdb:///:memory:")
+        datasource = context.data_sources.add_sql(
+            name, connection_string="duckdb:///:memory:",
+            kwargs={"connect_args": {"config": config}})
     else:
         datasource = context.data_sources.add_sql(
             name,
             connection_string=f"duckdb:///{database.resolve()}",
-            kwargs={"connect_args": {"read_only": True}},
+            kwargs={"connect_args": {"read_only": True, "config": config}},
         )
     engine = datasource.get_execution_engine()
     if engine.dialect_module is None:

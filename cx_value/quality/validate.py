@@ -25,6 +25,7 @@ import duckdb
 import yaml
 
 from cx_value.contract import TABLES, Table
+from cx_value.profiles import duckdb_settings
 from cx_value.quality import suites
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -242,7 +243,7 @@ def raw_schema(source: str, variables: Mapping[str, object]) -> str:
 def _catalog(database: Path) -> tuple[dict[str, dict[str, str]], dt.datetime | None]:
     """Every relation's columns (``schema.table`` -> column -> type) and the end of the
     observation date, read before GE opens the file."""
-    con = duckdb.connect(str(database), read_only=True)
+    con = duckdb.connect(str(database), read_only=True, config=duckdb_settings())
     try:
         columns: dict[str, dict[str, str]] = {}
         for schema, table, column, data_type in con.execute(
