@@ -55,3 +55,13 @@ def cast_projection(column_types: Mapping[str, str]) -> str:
 def empty_frame(column_types: Mapping[str, str]) -> pd.DataFrame:
     """A frame with the given columns and no rows (object dtype; typed by the projection)."""
     return pd.DataFrame({name: pd.Series(dtype=object) for name in column_types})
+
+
+def in_key_order(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``frame`` sorted by ``key`` (when it has that column). The warehouse hands a
+    Python model its rows in any order, and a fit's sums, means and optimiser steps
+    depend on the order in the last bits: sorted, the same data gives the same
+    parameters, scores and exports on every run."""
+    if key not in frame.columns:
+        return frame
+    return frame.sort_values(key, kind="stable").reset_index(drop=True)

@@ -52,6 +52,7 @@ from cx_value.fit_status import (
     FITTED,
     NOT_ENOUGH_DATA,
     failure_reason,
+    in_key_order,
     not_fitted_warning,
 )
 
@@ -256,6 +257,7 @@ def fit_coefficients(features: pd.DataFrame, catalog: pd.DataFrame,
     :func:`not_fitted_table` with ``not_enough_data``; a fit that raises gives
     ``failed``. Never raises for small or empty input.
     """
+    features = in_key_order(features, "subscription_id")
     chosen = candidates(catalog)
     train = training_terms(features, train_end) if not features.empty else features
     n_churned, n_renewed = class_counts(train) if len(train) else (0, 0)
@@ -302,6 +304,7 @@ def backtest_table(features: pd.DataFrame, catalog: pd.DataFrame,
     one row per calibration decile (``decile`` 1 = lowest predicted risk) with the
     summary on every row, or a single row with ``decile`` NULL, ``status`` ``not_run``
     or ``failed`` and the reason, and NULL measures."""
+    features = in_key_order(features, "subscription_id")
     chosen = candidates(catalog)
     if features.empty or LABEL not in features.columns:
         result = honest_backtest(pd.DataFrame({LABEL: []}), chosen.features, min_class_terms)

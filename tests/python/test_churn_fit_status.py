@@ -186,3 +186,22 @@ def test_candidates_the_fit_cannot_use_are_listed_with_the_reason() -> None:
     assert not table.loc[["flat", "empty", "gone"], "is_used"].any()
     assert table.loc[["flat", "empty", "gone"], "coefficient"].isna().all()
     assert (table["status"] == FITTED).all()
+
+
+def test_the_fit_and_backtest_do_not_depend_on_the_order_of_the_rows() -> None:
+    # the warehouse hands terms over in any order: the same terms must give the same
+    # coefficients, means and backtest to the bit
+    rng = np.random.default_rng(11)
+    n = 600
+    x = rng.normal(size=n)
+    g = rng.normal(size=n) * 3.0 + 10.0
+    y = rng.random(n) < 1.0 / (1.0 + np.exp(-(0.8 * x - 0.3)))
+    frame = _terms({"f": x, "g": g}, y)
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    assert not frame["subscription_id"].equals(shuffled["subscription_id"])
+    catalog = _catalog(("f", "g"))
+    first = dag.fit_coefficients(frame, catalog, TRAIN_END).coefficients
+    again = dag.fit_coefficients(shuffled, catalog, TRAIN_END).coefficients
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    pd.testing.assert_frame_equal(dag.backtest_table(frame, catalog),
+                                  dag.backtest_table(shuffled, catalog), check_exact=True)

@@ -10,12 +10,12 @@ then say why (status not_enough_data or failed) and carry NULL estimates.
 import pandas as pd
 
 from cx_value.clv.dag import PARAMETER_COLUMN_TYPES, clv_parameter_table
-from cx_value.fit_status import cast_projection
+from cx_value.fit_status import cast_projection, in_key_order
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    histories = dbt.ref("int_customer_purchase_histories").df()
+    histories = in_key_order(dbt.ref("int_customer_purchase_histories").df(), "customer_id")
     as_of = dbt.ref("int_observation_date").df()["as_of_date"]
     as_of_date = pd.Timestamp(as_of.iloc[0]).date() if len(as_of) else None
 

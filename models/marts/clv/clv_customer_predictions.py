@@ -7,13 +7,13 @@ BG/NBD is not fitted every customer is listed with NULL predictions.
 """
 
 from cx_value.clv.dag import CLV_PREDICTION_COLUMN_TYPES, clv_prediction_table
-from cx_value.fit_status import cast_projection
+from cx_value.fit_status import cast_projection, in_key_order
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     rate = float(dbt.config.get("monthly_discount_rate"))
-    histories = dbt.ref("int_customer_purchase_histories").df()
+    histories = in_key_order(dbt.ref("int_customer_purchase_histories").df(), "customer_id")
     parameters = dbt.ref("clv_bgnbd_parameters").df()
 
     predictions = clv_prediction_table(histories, parameters, rate)

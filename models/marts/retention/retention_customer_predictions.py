@@ -8,13 +8,13 @@ against. A customer whose group is not fitted is listed with NULL scores.
 """
 
 from cx_value.clv.dag import RETENTION_PREDICTION_COLUMN_TYPES, retention_prediction_table
-from cx_value.fit_status import cast_projection
+from cx_value.fit_status import cast_projection, in_key_order
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     rate = float(dbt.config.get("annual_discount_rate"))
-    durations = dbt.ref("int_customer_contract_durations").df()
+    durations = in_key_order(dbt.ref("int_customer_contract_durations").df(), "customer_id")
     parameters = dbt.ref("retention_sbg_parameters").df()
 
     predictions = retention_prediction_table(durations, parameters, rate)

@@ -17,13 +17,13 @@ from cx_value.clv.dag import (
     sbg_parameter_table,
     with_group_columns,
 )
-from cx_value.fit_status import cast_projection
+from cx_value.fit_status import cast_projection, in_key_order
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     relation = dbt.ref("int_customer_contract_durations")
-    durations = relation.df()
+    durations = in_key_order(relation.df(), "customer_id")
     as_of = dbt.ref("int_observation_date").df()["as_of_date"]
     as_of_date = pd.Timestamp(as_of.iloc[0]).date() if len(as_of) else None
 

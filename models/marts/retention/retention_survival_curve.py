@@ -14,13 +14,13 @@ from cx_value.clv.dag import (
     survival_curve_table,
     with_group_columns,
 )
-from cx_value.fit_status import cast_projection
+from cx_value.fit_status import cast_projection, in_key_order
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     relation = dbt.ref("int_customer_contract_durations")
-    durations = relation.df()
+    durations = in_key_order(relation.df(), "customer_id")
     parameters = dbt.ref("retention_sbg_parameters").df()
 
     types = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True))
