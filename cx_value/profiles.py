@@ -3,6 +3,7 @@ settings outside dbt (the benchmark's floor, the Spark test's session)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,6 @@ def duckdb_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The DuckDB settings of the profile's ``duckdb`` target (memory limit, threads), for
     every connection the package opens beside dbt's: the quality gate, publishing, the
     raw-file checks. Without them DuckDB takes up to 80 % of the machine's memory."""
-    import os
-
     target = profile_target("duckdb", os.environ if env is None else env)
     settings = {key: str(value) for key, value in (target.get("settings") or {}).items()}
     settings["threads"] = str(int(target.get("threads", 1)))
