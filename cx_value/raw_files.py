@@ -125,6 +125,7 @@ def csv_problems(path: Path) -> list[str]:
     import codecs
     import csv
 
+    import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     size = path.stat().st_size
@@ -149,6 +150,11 @@ def csv_problems(path: Path) -> list[str]:
                 return [f"{path}: line {line} is not UTF-8 (byte 0x{byte:02x}; a Latin-1 or "
                         f"Windows-1252 export?): save the file with UTF-8 encoding"]
             line += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return [f"{path}: the last line ends inside a character: the file is not UTF-8 "
+                    f"or was cut short"]
     with path.open(newline="", encoding="utf-8-sig") as handle:
         header_line = handle.readline()
     header = next(csv.reader([header_line]), [])
@@ -170,16 +176,22 @@ def csv_problems(path: Path) -> list[str]:
             bad_rows.append((row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
-    reader = pa_csv.open_csv(
-        path,
-        read_options=pa_csv.ReadOptions(block_size=_CHUNK),
-        parse_options=pa_csv.ParseOptions(delimiter=",", newlines_in_values=True,
-                                          invalid_row_handler=on_invalid),
-        convert_options=pa_csv.ConvertOptions(include_columns=[header[0]],
-                                              column_types={header[0]: "string"}),
-    )
-    for _ in reader:
-        pass
+    if not header or "" in names:
+        return [f"{path}: the header row has an empty column name: every column needs one"]
+    try:
+        reader = pa_csv.open_csv(
+            path,
+            read_options=pa_csv.ReadOptions(block_size=_CHUNK),
+            parse_options=pa_csv.ParseOptions(delimiter=",", newlines_in_values=True,
+                                              invalid_row_handler=on_invalid),
+            convert_options=pa_csv.ConvertOptions(include_columns=[header[0]],
+                                                  column_types={header[0]: "string"}),
+        )
+        for _ in reader:
+            pass
+    except pa.ArrowException as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [f"{path}: cannot be read as CSV: {first_line}"]
     if bad_rows:
         expected, actual, text = bad_rows[0]
         where = _line_of(path, text)

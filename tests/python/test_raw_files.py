@@ -249,6 +249,12 @@ CSV_DEFECTS = {
     "extra_field": (lambda folder: (_orders_text(folder).rstrip("\n") + ",surplus\n").encode(),
                     "orders.csv: line 3 has {fields_plus_one} fields where the header has "
                     "{fields} (an unquoted comma in a value?)"),
+    "cut_inside_a_character": (lambda folder: _orders_text(folder).encode() + "é".encode()[:1],
+                               "orders.csv: the last line ends inside a character: the file "
+                               "is not UTF-8 or was cut short"),
+    "empty_column_name": (lambda folder: _orders_text(folder).replace(
+        "status", "", 1).encode(),
+        "orders.csv: the header row has an empty column name: every column needs one"),
     "truncated_last_line": (lambda folder: (_orders_text(folder).rsplit(",", 3)[0]).encode(),
                             "orders.csv: line 3 has {fields_minus_three} fields where the "
                             "header has {fields} (a truncated line?)"),
