@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cx_value.contract import EVENT_TYPES, ORDER_STATUSES, TABLES  # noqa: E402
-from cx_value.profiles import profile_target  # noqa: E402
+from cx_value.profiles import duckdb_settings  # noqa: E402
 from cx_value.sql_text import literal  # noqa: E402
 
 RESULTS_JSONL = ROOT / "benchmarks" / "results" / "scale.jsonl"
@@ -97,9 +97,8 @@ def duckdb_profile_settings(profile_text: str, env: Mapping[str, str]) -> dict[s
     """The threads and DuckDB settings of the profile's ``duckdb`` target, rendered the
     way dbt renders profiles.yml (``env_var`` with its default), so the floor runs with
     what the build runs with."""
-    target = profile_target("duckdb", env, profile_text)
-    settings = dict(target.get("settings") or {})
-    settings["threads"] = int(target.get("threads", 1))
+    settings: dict[str, Any] = dict(duckdb_settings(env, profile_text))
+    settings["threads"] = int(settings["threads"])
     return settings
 
 

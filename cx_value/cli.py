@@ -43,15 +43,8 @@ def _format_option(value: str | None) -> str | None:
     return value
 
 
-def _fail(problems: list[str]) -> NoReturn:
-    err_console.print(f"[bold red]raw data does not meet the contract ({len(problems)}):")
-    for problem in problems:
-        err_console.print(f"  - {problem}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
-def _fail_settings(problems: list[str]) -> NoReturn:
-    err_console.print(f"[bold red]cannot build with these settings ({len(problems)}):")
+def _fail(problems: list[str], heading: str = "raw data does not meet the contract") -> NoReturn:
+    err_console.print(f"[bold red]{heading} ({len(problems)}):")
     for problem in problems:
         err_console.print(f"  - {problem}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
@@ -342,7 +335,7 @@ def build(
         settings_env, {k: v for k, v in parsed_vars.items() if raw_dir is None
                        or k not in ("cx_raw_mode", "cx_raw_dir", "cx_raw_format")})
     if problems:
-        _fail_settings(problems)
+        _fail(problems, "cannot build with these settings")
     if raw_dir is not None:
         try:
             fmt = file_format or detect_format(raw_dir)

@@ -37,11 +37,14 @@ def profile_target(
     return dict(profiles[PROFILE_NAME]["outputs"][target])
 
 
-def duckdb_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
+def duckdb_settings(
+    env: Mapping[str, str] | None = None, text: str | None = None
+) -> dict[str, str]:
     """The DuckDB settings of the profile's ``duckdb`` target (memory limit, threads), for
     every connection the package opens beside dbt's: the quality gate, publishing, the
-    raw-file checks. Without them DuckDB takes up to 80 % of the machine's memory."""
-    target = profile_target("duckdb", os.environ if env is None else env)
+    raw-file checks, the benchmark's floor. Without them DuckDB takes up to 80 % of the
+    machine's memory."""
+    target = profile_target("duckdb", os.environ if env is None else env, text)
     settings = {key: str(value) for key, value in (target.get("settings") or {}).items()}
     settings["threads"] = str(int(target.get("threads", 1)))
     return settings

@@ -27,6 +27,7 @@ import yaml
 from cx_value.contract import TABLES, Table
 from cx_value.profiles import duckdb_settings
 from cx_value.quality import suites
+from cx_value.settings import raw_mode
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 5
@@ -236,8 +237,7 @@ def raw_schema(source: str, variables: Mapping[str, object]) -> str:
         return str(variables[f"cx_{source}_schema"])
     if os.environ.get("CX_RAW_SCHEMA"):
         return os.environ["CX_RAW_SCHEMA"]
-    mode = str(variables.get("cx_raw_mode") or os.environ.get("CX_RAW_MODE") or "demo")
-    return "demo_raw" if mode == "demo" else "raw"
+    return "demo_raw" if raw_mode(os.environ, variables) == "demo" else "raw"
 
 
 def _catalog(database: Path) -> tuple[dict[str, dict[str, str]], dt.datetime | None]:

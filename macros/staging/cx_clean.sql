@@ -107,11 +107,6 @@
     cast(timezone('UTC', now()) as timestamp)
 {%- endmacro %}
 
-{# True when the raw value is present but did not parse. #}
-{% macro cx_is_invalid(raw_column, parsed_expression) -%}
-    ({{ cx_text(raw_column) }} is not null and {{ parsed_expression }} is null)
-{%- endmacro %}
-
 {# ---------------------------------------------------------------- dispatched #}
 
 {% macro default__cx_try_cast(expression, data_type) -%}
