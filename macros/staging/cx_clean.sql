@@ -200,8 +200,8 @@
 {%- endmacro %}
 
 {#
-    Other engines read the salt when the SQL is compiled, so there it is in the compiled
-    SQL (as a literal) and in dbt's partial-parse file.
+    Engines without session variables read the salt when the SQL is compiled, so there
+    it is in the compiled SQL (as a literal) and in dbt's partial-parse file.
 #}
 {% macro cx_compiled_salt() -%}
     {%- set salt = env_var('CX_PII_SALT', '') -%}
@@ -220,9 +220,35 @@
     end
 {%- endmacro %}
 
+{#
+    Spark substitutes ${env:NAME} with the environment variable when it parses a
+    statement (spark.sql.variable.substitute, on by default), so the compiled SQL
+    holds the reference, never the salt, and the checks run where the SQL runs, as on
+    DuckDB. An unset variable stays as the literal text ${env:CX_PII_SALT}, which the
+    first branch recognises (spelt in two parts so that it is not substituted itself).
+    The settings check refuses a salt with a quote or backslash, which would end the
+    literal early.
+#}
+{% macro cx_spark_salt() -%}
+    {%- set salt = "'${env:CX_PII_SALT}'" -%}
+    {%- set unset = "concat('$', '{env:CX_PII_SALT}')" -%}
+    case
+        {%- if cx_raw_mode() == 'demo' %}
+        when {{ salt }} = {{ unset }} or {{ salt }} = '' then 'cx-value-demo-salt'
+        {%- else %}
+        when {{ salt }} = {{ unset }} or {{ salt }} = '' or {{ salt }} = 'cx-value-demo-salt'
+            then raise_error('CX_PII_SALT is not set, or is the public demo salt: outside the '
+                || 'demo data, set a secret salt of your own (16 characters or more)')
+        when length({{ salt }}) < 16
+            then raise_error('CX_PII_SALT is shorter than 16 characters: set a longer secret salt')
+        {%- endif %}
+        else {{ salt }}
+    end
+{%- endmacro %}
+
 {% macro spark__cx_salted_hash(expression) -%}
     case when {{ expression }} is not null
-        then sha2({{ dbt.concat([cx_compiled_salt(), "'|'", expression]) }}, 256)
+        then sha2({{ dbt.concat([cx_spark_salt(), "'|'", expression]) }}, 256)
     end
 {%- endmacro %}
 

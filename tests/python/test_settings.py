@@ -38,6 +38,15 @@ def test_other_data_needs_a_secret_salt_of_16_characters(mode, salt, expected):
             assert salt not in problem
 
 
+@pytest.mark.parametrize("mode", ["demo", "files"])
+@pytest.mark.parametrize("salt", ["a-secret-salt-with-'-quote", "a-secret-salt-with-\\-slash"])
+def test_a_salt_that_would_end_a_sql_literal_is_refused(mode, salt):
+    # Spark reads the salt as ${env:CX_PII_SALT} inside a quoted literal
+    problem = salt_problem({"CX_PII_SALT": salt}, mode)
+    assert problem is not None and "quote or a backslash" in problem
+    assert salt not in problem
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [

@@ -13,6 +13,8 @@ Run with `make test-spark` (installs the `spark` extra; needs Java 17: `make jav
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import os
 import shutil
@@ -40,6 +42,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_MARTS = 24
 # what Spark leaves in the working directory when its settings do not take effect
 SPARK_LEFTOVERS = ("metastore_db", "spark-warehouse", "derby.log")
+# both engines pseudonymise with this salt, not the demo one: Spark reads it from the
+# environment when it parses the SQL, so it must reach neither compiled SQL nor logs
+SALT = "spark-equality-test-salt-7f3a"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
             "CX_RAW_MODE": "demo",
             "CX_DUCKDB_PATH": str(duckdb_path),
             "CX_DUCKDB_WORK_PATH": "",
+            "CX_PII_SALT": SALT,
             "DBT_TARGET_PATH": str(base / "target-duckdb"),
             "DBT_LOG_PATH": str(base / "logs-duckdb"),
         },
@@ -85,6 +91,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
         "CX_RAW_MODE": "demo",
         "CX_FITTED_DIR": str(base / "fitted"),
         "CX_SPARK_DIR": str(base / "spark"),
+        "CX_PII_SALT": SALT,
         "DBT_TARGET_PATH": str(base / "target-spark"),
         "DBT_LOG_PATH": str(base / "logs-spark"),
     }
@@ -159,6 +166,35 @@ def test_every_public_mart_equal_on_both_engines(builds: Builds, spark: object) 
             differences += compare_rows(name, duckdb_columns, duckdb_rows, spark_rows)
             print(f"{name}: {len(duckdb_rows)} rows, {len(duckdb_columns)} columns")
     assert not differences, "\n".join(str(d) for d in differences)
+
+
+def test_pseudonyms_equal_on_both_engines_and_the_salt_in_no_file(
+    builds: Builds, spark: object
+) -> None:
+    columns = "contact_id, first_name_hash, last_name_hash, email_hash, phone_hash"
+    with duckdb.connect(str(builds.duckdb_path), read_only=True) as con:
+        duckdb_rows = sorted(con.execute(
+            f"select {columns} from staging.stg_crm__contacts").fetchall())
+    spark_rows = sorted(
+        tuple(row) for row in spark.sql(  # type: ignore[attr-defined]
+            f"select {columns} from staging.stg_crm__contacts").collect()
+    )
+    assert len(duckdb_rows) > 100
+    assert spark_rows == duckdb_rows
+    # the salt the test set, recomputed outside both engines from the seed file
+    with (ROOT / "seeds" / "demo" / "contacts.csv").open(newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["email"].strip())
+    expected = hashlib.sha256(f"{SALT}|{row['email'].strip().lower()}".encode()).hexdigest()
+    staged = spark.sql(  # type: ignore[attr-defined]
+        "select email_hash from staging.base_crm__contacts where raw_key = "
+        f"'{row['contact_id'].strip()}'").collect()
+    assert staged and all(r[0] == expected for r in staged)
+    folders = (builds.spark_target, builds.spark_target.parent / "logs-spark")
+    leaked = [
+        str(path) for folder in folders for path in folder.rglob("*")
+        if path.is_file() and SALT.encode() in path.read_bytes()
+    ]
+    assert leaked == []
 
 
 def test_no_spark_leftovers_in_the_project(builds: Builds) -> None:
