@@ -204,6 +204,9 @@ ROW_KINDS: tuple[Kind, ...] = (
               _copy("survey_responses", "integer_zero_decimals", {"score": "9.0"},
                     where=_question("nps")), score=9),
     # --- survey scores
+    _accepted("integer_padded", "survey_responses", "NPS ' 10 ' (padded) is 10",
+              _copy("survey_responses", "integer_padded", {"score": " 10 "},
+                    where=_question("nps")), score=10),
     _rejected("nps_7_5", "survey_responses", "invalid_number", "NPS 7.5",
               _copy("survey_responses", "nps_7_5", {"score": "7.5"}, where=_question("nps"))),
     _rejected("nps_11", "survey_responses", "out_of_range", "NPS 11 (scale 0-10)",
@@ -309,6 +312,13 @@ ROW_KINDS: tuple[Kind, ...] = (
               "customer id c0000003 written with a Cyrillic \u0441: must not match c0000003",
               _copy("survey_responses", "id_cyrillic_lookalike",
                     {"customer_id": CYRILLIC_C + "0000003"})),
+    # a look-alike key is another key: the row is staged under it, never merged into
+    # c0000004 (the lower-cased Cyrillic letter is still Cyrillic)
+    _accepted("key_cyrillic_lookalike", "customers",
+              "customer key C0000004 written with a Cyrillic \u0421: a customer of its own",
+              _copy("customers", "key_cyrillic_lookalike", {},
+                    key="\u04210000004"),
+              customer_id="\u04410000004"),
     _rejected("key_empty_string", "events", "missing_key", "event_id is an empty string",
               _copy("events", "key_empty_string", {"page_url": "/zz_key_empty_string"}, key="")),
     # --- empty strings and nulls
