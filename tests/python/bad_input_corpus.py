@@ -118,6 +118,7 @@ class Kind:
     reason: str | None = None  # rejected
     values: dict[str, object] = field(default_factory=dict)  # accepted: staged column values
     message: tuple[str, ...] = ()  # refused: fragments of the message
+    fmt: str = "csv"  # file kinds: the format of the folder damaged
 
     @property
     def level(self) -> str:
@@ -502,6 +503,28 @@ FILE_KINDS: tuple[Kind, ...] = (
              "tickets", "absent"),
 )
 
+def _parquet_without(table: str, column: str) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        path = folder / f"{table}.parquet"
+        pq.write_table(pq.read_table(path).drop_columns([column]), path)
+
+    return damage
+
+
+def _csv_named_parquet(folder: Path) -> None:
+    (folder / "tickets.parquet").write_text('"ticket_id","channel"\n"t1","email"\n')
+
+
+PARQUET_KINDS: tuple[Kind, ...] = (
+    Kind("parquet_missing_required_column", "tickets",
+         "tickets.parquet without its channel column", "refused",
+         damage=_parquet_without("tickets", "channel"),
+         message=("tickets.parquet", "channel", "missing"), fmt="parquet"),
+    Kind("csv_named_parquet", "tickets", "a CSV text file named tickets.parquet", "refused",
+         damage=_csv_named_parquet, message=("tickets.parquet", "cannot be read as parquet"),
+         fmt="parquet"),
+)
+
 # file kinds the warehouse reads: checked by `cx-value check` and, in the shared build
 # folder, by the build (the extra column and the header-only file are planted there too)
 ACCEPTED_FILE_KINDS: tuple[Kind, ...] = (
@@ -520,7 +543,7 @@ ACCEPTED_FILE_KINDS: tuple[Kind, ...] = (
          values={"rows": None}),
 )
 
-ALL_KINDS: tuple[Kind, ...] = (*ROW_KINDS, *FILE_KINDS, *ACCEPTED_FILE_KINDS)
+ALL_KINDS: tuple[Kind, ...] = (*ROW_KINDS, *FILE_KINDS, *PARQUET_KINDS, *ACCEPTED_FILE_KINDS)
 
 
 def counts_by_outcome() -> dict[str, int]:
@@ -530,11 +553,12 @@ def counts_by_outcome() -> dict[str, int]:
     return counts
 
 
-def generate_clean(folder: Path, customers: int) -> None:
-    """The generator's clean CSV data (no dirty rows), deterministic."""
+def generate_clean(folder: Path, customers: int, fmt: Literal["csv", "parquet"] = "csv"
+                   ) -> None:
+    """The generator's clean data (no dirty rows), deterministic."""
     from cx_value.generate import generate
 
-    generate(folder, customers=customers, seed=SEED, dirty_share=0.0, fmt="csv")
+    generate(folder, customers=customers, seed=SEED, dirty_share=0.0, fmt=fmt)
     shutil.rmtree(folder / "_truth", ignore_errors=True)
 
 

@@ -19,6 +19,7 @@ from bad_input_corpus import (
     ALL_KINDS,
     FILE_CUSTOMERS,
     FILE_KINDS,
+    PARQUET_KINDS,
     ROW_CUSTOMERS,
     ROW_KINDS,
     STAGED,
@@ -63,6 +64,13 @@ def clean_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def clean_parquet_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("clean_parquet") / "raw"
+    generate_clean(folder, FILE_CUSTOMERS, "parquet")
+    return folder
+
+
 def _damaged(clean: Path, kind: Kind, into: Path) -> Path:
     folder = into / kind.name
     shutil.copytree(clean, folder)
@@ -75,13 +83,16 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.parametrize("kind", FILE_KINDS, ids=lambda kind: kind.name)
-def test_file_kind_is_refused(kind: Kind, clean_folder: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", (*FILE_KINDS, *PARQUET_KINDS), ids=lambda kind: kind.name)
+def test_file_kind_is_refused(kind: Kind, request: pytest.FixtureRequest,
+                              tmp_path: Path) -> None:
     # the file-level part of `cx-value check`, which `build --raw-dir` runs before dbt
     # (the CLI's exit code and output are tested on a few kinds below)
-    folder = _damaged(clean_folder, kind, tmp_path)
+    clean = request.getfixturevalue("clean_folder" if kind.fmt == "csv"
+                                    else "clean_parquet_folder")
+    folder = _damaged(clean, kind, tmp_path)
     with pytest.raises(RawDataError) as refused:
-        check_folder(folder, "csv", row_level=False)
+        check_folder(folder, kind.fmt, row_level=False)  # type: ignore[arg-type]
     message = _flat(" ".join(refused.value.problems))
     for fragment in kind.message:
         assert fragment in message, (fragment, message)
