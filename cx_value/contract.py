@@ -296,6 +296,11 @@ REJECT_REASONS: dict[str, str] = {
     "unknown_order": "an order line whose order is not in the CRM export at all",
     "rejected_order": "an order line whose order was rejected (see its reason in "
                       "stg_crm__orders_rejected)",
+    "conflicting_duplicate": "another copy of a valid row's key exported at the same "
+                             "loaded_at with different content: one copy is staged (the "
+                             "same one on every run), the others land here, since the "
+                             "export does not say which is right; identical copies and "
+                             "older copies are removed duplicates, not rejected",
 }
 
 

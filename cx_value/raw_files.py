@@ -159,10 +159,12 @@ def csv_problems(path: Path) -> list[str]:
         header_line = handle.readline()
     header = next(csv.reader([header_line]), [])
     if len(header) <= 1 and (";" in header_line or "\t" in header_line):
-        separator = "semicolons" if ";" in header_line else "tabs"
-        return [f"{path}: columns are separated by {separator}, not commas (a regional "
-                f"spreadsheet locale, which also writes decimal commas): export it as "
-                f"comma-separated with decimal points"]
+        if ";" in header_line:
+            return [f"{path}: columns are separated by semicolons, not commas (a regional "
+                    f"spreadsheet locale, which also writes decimal commas): export it as "
+                    f"comma-separated with decimal points"]
+        return [f"{path}: columns are separated by tabs, not commas: export it as "
+                f"comma-separated"]
     names = [name.strip().lower() for name in header]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

@@ -66,7 +66,11 @@
     end
 {%- endmacro %}
 
-{# Timestamps: parsed and converted to UTC; a naive value is taken as var cx_source_timezone (UTC). #}
+{#
+    Timestamps: parsed and converted to UTC; a naive value is taken as var
+    cx_source_timezone (UTC). An offset or a zone name (Europe/Helsinki) is honoured; a
+    zone abbreviation (EST, CEST) is rejected (invalid_timestamp).
+#}
 {% macro cx_timestamp(column) -%}
     {{ adapter.dispatch('cx_parse_timestamp_utc', 'cx_value')(cx_text(column)) }}
 {%- endmacro %}
@@ -133,10 +137,16 @@
         -- is at most 6 characters: matching the tail only is half the cost)
         when regexp_matches(right({{ expression }}, 6), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
             then timezone('UTC', try_cast({{ expression }} as timestamptz))
-        -- a zone name (Europe/Helsinki, EST): converted by its rules; a name DuckDB does
-        -- not know (CEST) gives NULL, so the row is rejected; a plain cast would drop it
-        when right({{ expression }}, 1) not between '0' and '9'
-            then timezone('UTC', try_cast({{ expression }} as timestamptz))
+        -- letters after the time: a zone. A plain cast would drop it, so a zone name
+        -- (Europe/Helsinki, Etc/GMT+5, UTC, GMT) is converted by its rules; an
+        -- abbreviation (EST, CEST, IST) or anything else gives NULL and the row is
+        -- rejected: most abbreviations name several zones, EST is written in summer
+        -- too, and DuckDB knows some (EST) but not others (CEST)
+        when regexp_matches({{ expression }}, '[A-Za-z]{2}')
+            then case
+                when regexp_matches({{ expression }}, '{{ cx_zone_name_pattern() }}')
+                    then timezone('UTC', try_cast({{ expression }} as timestamptz))
+            end
         -- naive: wall-clock time in the source's time zone; in UTC it is already the
         -- instant, and the two zone conversions would double the cost of the cast
         {%- if source_tz | upper == 'UTC' %}
@@ -147,9 +157,19 @@
     end
 {%- endmacro %}
 
+{# A timestamp that ends in a zone name (Region/City, Etc/GMT+5) or UTC / GMT. #}
+{% macro cx_zone_name_pattern() -%}
+    [0-9] ?([A-Za-z_]+/[A-Za-z0-9_/+-]+|UTC|GMT)$
+{%- endmacro %}
+
 {% macro spark__cx_parse_timestamp_utc(expression) -%}
     {%- set source_tz = var('cx_source_timezone', 'UTC') -%}
     case
+        -- a zone abbreviation (EST, CEST) is rejected, as on DuckDB
+        when
+            {{ expression }} rlike '[A-Za-z]{2}'
+            and not {{ expression }} rlike '{{ cx_zone_name_pattern() }}'
+            then null
         when {{ expression }} rlike '(Z|[+-][0-9]{2}(:?[0-9]{2})?|[^0-9])$'
             then to_utc_timestamp(try_cast({{ expression }} as timestamp), current_timezone())
         else to_utc_timestamp(try_cast({{ expression }} as timestamp), '{{ source_tz }}')

@@ -48,19 +48,27 @@
 
 {#
     The last steps of a base model: from `relation` (parsed, validated rows that still
-    carry the raw__ columns) to every raw row with its verdict. A valid row is a removed
-    duplicate when another valid row of its key was exported later (or, on a tie, has the
-    smaller row hash). Ranking, hashing and showing the raw row cost most of a base
-    model, so they are done only where they matter: only keys with several valid rows are
-    ranked, and the hash and the raw row as text are kept only for rejected rows (the
-    rejected-rows models show them) and for rows of such keys (the hash breaks ties).
+    carry the raw__ columns) to every raw row with its verdict. Of the valid rows of one
+    key, the one exported last (on a tie, the one with the smaller row hash, so reruns
+    pick the same) is staged. Another valid copy is a removed duplicate when it is
+    identical to the staged one or was exported earlier; a copy exported at the same
+    loaded_at with other content is rejected (conflicting_duplicate): the export does not
+    say which is right, so the choice is kept but shown. Ranking, hashing and showing the
+    raw row cost most of a base model, so they are done only where they matter: only
+    keys with several valid rows are ranked, and the hash and the raw row as text are
+    kept only for rejected rows (the rejected-rows models show them) and for rows of
+    such keys (the hash breaks ties). The reject reason is the last column.
     Emits the CTEs duplicate_keys ... final; the model ends with `select * from final`.
 #}
 {% macro cx_base_verdicts(relation, key_column, raw_columns, pii_columns=[]) -%}
     {%- set passthrough = [] -%}
+    {%- set content = [] -%}
     {%- for column in raw_columns -%}
         {%- do passthrough.append('raw__' ~ column) -%}
+        {#- the content of a copy: every raw column but its export time -#}
+        {%- if column != 'loaded_at' %}{% do content.append('raw__' ~ column) %}{% endif -%}
     {%- endfor -%}
+    {%- set ranking = "partition by " ~ key_column ~ " order by loaded_at desc, raw_row_hash" -%}
 duplicate_keys as (
     select {{ key_column }} as duplicate_key
     from {{ relation }}
@@ -71,7 +79,7 @@ duplicate_keys as (
 
 single_rows as (
     select
-        {{ cx_star_except(relation, passthrough) }},
+        {{ cx_star_except(relation, passthrough + ['reject_reason']) }},
         case
             when {{ relation }}.reject_reason is not null then {{ cx_row_hash(passthrough) }}
         end as raw_row_hash,
@@ -79,7 +87,8 @@ single_rows as (
             when {{ relation }}.reject_reason is not null
                 then {{ cx_raw_values(raw_columns, pii_columns=pii_columns, prefix='raw__') }}
         end as raw_values,
-        false as is_removed_duplicate
+        false as is_removed_duplicate,
+        {{ relation }}.reject_reason
     from {{ relation }}
     left join duplicate_keys
         on {{ relation }}.{{ key_column }} = duplicate_keys.duplicate_key
@@ -91,19 +100,44 @@ single_rows as (
 duplicate_candidates as (
     select
         {{ relation }}.*,
-        {{ cx_row_hash(passthrough) }} as raw_row_hash
+        {{ cx_row_hash(passthrough) }} as raw_row_hash,
+        {{ cx_row_hash(content) }} as raw_content_hash
     from {{ relation }}
     inner join duplicate_keys
         on {{ relation }}.{{ key_column }} = duplicate_keys.duplicate_key
     where {{ relation }}.reject_reason is null
 ),
 
+duplicate_ranked as (
+    select
+        *,
+        row_number() over ({{ ranking }}) as key_occurrence,
+        first_value(loaded_at) over ({{ ranking }}) as staged_loaded_at,
+        first_value(raw_content_hash) over ({{ ranking }}) as staged_content_hash
+    from duplicate_candidates
+),
+
+duplicate_judged as (
+    select
+        *,
+        key_occurrence > 1
+        and loaded_at = staged_loaded_at
+        and raw_content_hash != staged_content_hash as is_conflicting
+    from duplicate_ranked
+),
+
 duplicate_rows as (
     select
-        {{ cx_star_except('duplicate_candidates', passthrough) }},
-        cast(null as {{ dbt.type_string() }}) as raw_values,
-        {{ cx_key_occurrence(key_column) }} > 1 as is_removed_duplicate
-    from duplicate_candidates
+        {{ cx_star_except('duplicate_judged', passthrough + [
+            'reject_reason', 'raw_content_hash', 'key_occurrence', 'staged_loaded_at',
+            'staged_content_hash', 'is_conflicting']) }},
+        case
+            when is_conflicting
+                then {{ cx_raw_values(raw_columns, pii_columns=pii_columns, prefix='raw__') }}
+        end as raw_values,
+        key_occurrence > 1 and not is_conflicting as is_removed_duplicate,
+        case when is_conflicting then 'conflicting_duplicate' end as reject_reason
+    from duplicate_judged
 ),
 
 final as (
@@ -132,18 +166,6 @@ final as (
 {# True when a timestamp lies after the row's own export time (beyond the tolerance). #}
 {% macro cx_is_future(timestamp_column, loaded_at_column='loaded_at') -%}
     ({{ timestamp_column }} > {{ dbt.dateadd('hour', var('cx_future_tolerance_hours', 24), loaded_at_column) }})
-{%- endmacro %}
-
-{#
-    Rank of a row among the valid rows with the same key: 1 is staged, the rest
-    are removed duplicates. The latest export wins; the row hash only breaks
-    ties so that reruns pick the same row. Used on valid rows only (cx_base_verdicts).
-#}
-{% macro cx_key_occurrence(key_column) -%}
-    row_number() over (
-        partition by {{ key_column }}
-        order by loaded_at desc, raw_row_hash
-    )
 {%- endmacro %}
 
 {# A typed column is invalid when its raw text is present but did not parse. #}

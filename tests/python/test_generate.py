@@ -24,6 +24,12 @@ from cx_value.generate import Params, generate
 from cx_value.generate.simulate import simulate
 from cx_value.generate.timeline import Timeline
 
+# Every reason but conflicting_duplicate is planted: of two copies of one key and export
+# time with different content, staging keeps the one with the smaller row hash, which the
+# generator's truth cannot name. The bad-input corpus (bad_input_corpus.py) and the
+# customers_cleaning_rules unit test plant that one.
+PLANTED_REASONS = set(REJECT_REASONS) - {"conflicting_duplicate"}
+
 LARGE = 60_000
 AS_OF = date(2026, 6, 30)
 
@@ -410,7 +416,7 @@ def test_dirty_ledger(big) -> None:
         assert absent == 0, t.name
     reasons = {r[0] for r in con.execute("select distinct expected_reason from ledger").fetchall()}
     assert reasons <= set(REJECT_REASONS) | {"normalised", "duplicate"}
-    assert set(REJECT_REASONS) <= reasons
+    assert reasons >= PLANTED_REASONS
     assert table("events").primary_key == "event_id"
 
 
@@ -681,8 +687,8 @@ def test_planted_rejects_point_at_planted_rejects(medium) -> None:
           and not (r.quantity = '0' or r.realised_price like '-%' or r.list_price like '-%')
     """).fetchone()[0]
     assert bad == 0
-    assert set(REJECT_REASONS) <= {r[0] for r in con.execute(
-        "select distinct expected_reason from ledger").fetchall()}
+    assert {r[0] for r in con.execute(
+        "select distinct expected_reason from ledger").fetchall()} >= PLANTED_REASONS
     assert out.exists()
 
 
