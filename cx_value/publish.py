@@ -337,9 +337,13 @@ def published_run(database: Path) -> str | None:
     except duckdb.Error as exc:
         raise PublishError(f"cannot open {database} to read its run: {exc}") from exc
     try:
-        row = con.execute(f"select run_id from {RUN_TABLE}").fetchone()
-    except duckdb.CatalogException:
-        return None
+        # looked up first: a missing table would make DuckDB look for a Python variable
+        # of that name (a replacement scan) instead of failing plainly
+        (recorded,) = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and "
+            "table_name = ?", RUN_TABLE.split("."),
+        ).fetchone()  # type: ignore[misc]
+        row = con.execute(f"select run_id from {RUN_TABLE}").fetchone() if recorded else None
     finally:
         con.close()
     return str(row[0]) if row else None

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from conftest import PublishedDemo, copy_published_demo, run_cx_value
 from typer.testing import CliRunner
 
 from cx_value import publish as pub
@@ -96,16 +97,12 @@ def _no_manifest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 # ------------------------------------------------------------- killed while publishing
 
-# Runs publish() in a process of its own and kills it (SIGKILL: no cleanup runs) at
-# one point; each point wraps the function named, as the last thing before or after it.
-KILLER = """
-import os, signal, sys
+# Patches that SIGKILL this process (no cleanup runs) at one point of publish(); each
+# wraps the function named, as the last thing before or after it. Needs `paths`.
+KILL_PATCHES = """
+import os, signal
 from pathlib import Path
 from cx_value import publish as pub
-
-point, folder, run_id = sys.argv[1:4]
-paths = pub.Paths(published=Path(folder) / "cx.duckdb",
-                  working=Path(folder) / "work" / "cx.duckdb", publish_dir=Path(folder))
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
@@ -127,7 +124,7 @@ def before(name, when=lambda *a, **k: True):
         return real(*args, **kwargs)
     setattr(pub, name, wrapped)
 
-copy_temp = lambda path, *a: Path(path).name.startswith(".cx.duckdb.")
+copy_temp = lambda path, *a: Path(path).name.startswith(f".{paths.published.name}.")
 if point == "run-recorded":
     after("_mark_run")
 elif point == "exports-written":
@@ -142,6 +139,18 @@ elif point == "before-swap":
     before("_swap_current")
 elif point == "after-swap":
     before("_save_state")
+"""
+
+# publish() of a small warehouse in a process of its own, killed at `point`
+KILLER = """
+import sys
+from pathlib import Path
+from cx_value import publish as pub
+
+point, folder, run_id = sys.argv[1:4]
+paths = pub.Paths(published=Path(folder) / "cx.duckdb",
+                  working=Path(folder) / "work" / "cx.duckdb", publish_dir=Path(folder))
+""" + KILL_PATCHES + """
 pub.publish(paths, run_id)
 print("not killed")
 """
@@ -437,3 +446,246 @@ def test_a_publish_that_fails_and_cannot_record_it_still_fails(
     assert "validated and published" not in text
     assert not paths.status.exists()
     assert _published_state(paths) == before
+
+
+# ------------------------------------------------------------------ integration tests
+
+# `cx-value` in a process of its own, with the KILL_PATCHES point (or "none") applied
+CLI_KILLER = """
+import sys
+from cx_value import publish as pub
+
+point = sys.argv[1]
+paths = pub.resolve_paths()
+""" + KILL_PATCHES + """
+sys.argv = ["cx-value", *sys.argv[2:]]
+from cx_value.cli import main
+main()
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoCopy:
+    paths: pub.Paths
+    scratch: Path
+    env: dict[str, str]
+
+
+@pytest.fixture
+def demo_copy(published_demo: PublishedDemo, tmp_path: Path) -> DemoCopy:
+    """What the shared demo build published, copied to a folder these tests change."""
+    published = copy_published_demo(published_demo, tmp_path / "pub")
+    env = {"CX_DUCKDB_PATH": str(published), "CX_DUCKDB_WORK_PATH": "", "CX_PUBLISH_DIR": "",
+           "COLUMNS": "250"}
+    return DemoCopy(pub.resolve_paths(published), tmp_path / "scratch", env)
+
+
+def _run_killed(demo: DemoCopy, args: list[str], *, on_line: str | None = None,
+                point: str = "none", delay: float = 0.0) -> str:
+    """Run `cx-value args` and SIGKILL it: from here on the first output line matching
+    ``on_line`` (after ``delay`` seconds), or from inside at ``point``. Returns its output."""
+    import time
+
+    env = {**os.environ, "CX_DUCKDB_WORK_PATH": "",
+           "DBT_TARGET_PATH": str(demo.scratch / "target"),
+           "DBT_LOG_PATH": str(demo.scratch / "logs"), "DBT_INDIRECT_SELECTION": "cautious",
+           "PYTHONUNBUFFERED": "1", **demo.env}
+    # a script file, not `python -c`: pyspark (imported by the gate) takes a main module
+    # without a file for a doctest run and exits
+    script = demo.scratch / "cx_value_killed.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(CLI_KILLER)
+    process = subprocess.Popen([sys.executable, str(script), point, *args], cwd=ROOT,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if on_line and re.search(on_line, line):
+            time.sleep(delay)
+            process.kill()
+            break
+    process.stdout.close()
+    process.wait(timeout=600)
+    output = "".join(lines)
+    assert process.returncode == -signal.SIGKILL, output[-5000:]
+    return output
+
+
+def _assert_consistent_demo(paths: pub.Paths, run_id: str) -> None:
+    """The published database is ``run_id``; ``exports/current`` is that run, complete,
+    and every public mart has the rows its manifest and Parquet file say."""
+    assert pub.published_run(paths.published) == run_id
+    assert os.readlink(paths.current) == run_id
+    manifest = json.loads((paths.current / "_manifest.json").read_text())
+    assert manifest["run_id"] == run_id and len(manifest["marts"]) == 24
+    with duckdb.connect(str(paths.published), read_only=True) as con:
+        for name, mart in manifest["marts"].items():
+            (rows,) = con.execute(f"select count(*) from marts.{name}").fetchone()
+            assert mart["rows"] == rows == pq.read_metadata(paths.current / mart["file"]).num_rows
+
+
+@pytest.mark.integration
+def test_a_build_killed_in_any_phase_leaves_a_consistent_published_version(
+    demo_copy: DemoCopy,
+) -> None:
+    """`cx-value build` SIGKILLed in staging, in the marts, in the gate and at three
+    points of publishing: each time the published database opens and is the previous
+    version (the same bytes) or, killed after its rename, the new one, whose exports
+    `cx-value summary` makes current; then a plain build publishes."""
+    paths = demo_copy.paths
+    first = pub.published_run(paths.published)
+    assert first is not None and os.readlink(paths.current) == first
+    faults = 0
+
+    def after_kill(previous: str, published_new: bool) -> str:
+        nonlocal faults
+        faults += 1
+        summary = run_cx_value(["summary"], demo_copy.env, demo_copy.scratch)
+        assert summary.returncode == 0, summary.stdout[-3000:] + summary.stderr[-3000:]
+        run = pub.published_run(paths.published)
+        assert (run != previous) if published_new else (run == previous)
+        assert run is not None
+        _assert_consistent_demo(paths, run)
+        assert _temps(paths.publish_dir) == []
+        # no run folder that was never published stays behind
+        assert max(_runs(paths)) == run
+        text = " ".join(summary.stdout.split())
+        assert ("recovered an interrupted publish" in text) == published_new, text[:3000]
+        return run
+
+    # dbt phases: killed on the first model of the layer
+    for pattern in (r"START .* model staging\.", r"START .* model marts\."):
+        sha = _sha(paths.published)
+        _run_killed(demo_copy, ["build"], on_line=pattern)
+        assert _sha(paths.published) == sha
+        after_kill(first, published_new=False)
+    # the gate, a few seconds in (one mart rebuilt, the gate reads the whole database)
+    sha = _sha(paths.published)
+    _run_killed(demo_copy, ["build", "--select", "mart_stage_scores"],
+                on_line="validating the working database", delay=4.0)
+    assert _sha(paths.published) == sha
+    after_kill(first, published_new=False)
+
+    # publishing: the exports renamed into place, the database not yet
+    sha = _sha(paths.published)
+    output = _run_killed(demo_copy, ["build", "--select", "mart_stage_scores"],
+                         point="exports-renamed")
+    assert "publishing run" in output and _sha(paths.published) == sha
+    after_kill(first, published_new=False)
+    # the database renamed, `current` not yet swapped (before its folder's fsync, and
+    # just before the swap)
+    previous = first
+    for point in ("database-renamed", "before-swap"):
+        _run_killed(demo_copy, ["build", "--select", "mart_stage_scores"], point=point)
+        assert os.readlink(paths.current) == previous  # not yet recovered
+        previous = after_kill(previous, published_new=True)
+
+    assert faults == 6
+    # one normal build after all that
+    built = run_cx_value(["build"], demo_copy.env, demo_copy.scratch)
+    assert built.returncode == 0, built.stdout[-5000:] + built.stderr[-3000:]
+    run = pub.published_run(paths.published)
+    assert run is not None and run > previous
+    _assert_consistent_demo(paths, run)
+    assert not Path(f"{paths.working}.wal").exists()
+
+
+# A BI tool in its own process: opens the published database read-only for every read,
+# reads its run and every public mart in one transaction, then the Parquet exports that
+# `current` points at; one JSON line per read (or error).
+READER = """
+import duckdb, json, os, sys
+path, exports, out, stop, marts = sys.argv[1:6]
+marts = json.loads(marts)
+PROBE = "select cast(round(sum(expected_clv_12m), 2) as varchar) from {}"
+with open(out, "w") as log:
+    while not os.path.exists(stop):
+        try:
+            con = duckdb.connect(path, read_only=True)
+            try:
+                con.execute("begin transaction")
+                (run,) = con.execute("select run_id from _cx_publish.published_run").fetchone()
+                counts = {m: con.execute(f'select count(*) from marts."{m}"').fetchone()[0]
+                          for m in marts}
+                (probe,) = con.execute(PROBE.format("marts.fct_customer_clv")).fetchone()
+                con.execute("commit")
+            finally:
+                con.close()
+            folder = os.path.realpath(os.path.join(exports, "current"))
+            with open(os.path.join(folder, "_manifest.json")) as handle:
+                manifest = json.load(handle)
+            files = duckdb.connect()
+            try:
+                file_rows = {
+                    m: files.execute("select count(*) from read_parquet(?)",
+                                     [os.path.join(folder, v["file"])]).fetchone()[0]
+                    for m, v in manifest["marts"].items()}
+                (export_probe,) = files.execute(PROBE.format("read_parquet(?)"), [
+                    os.path.join(folder, "fct_customer_clv.parquet")]).fetchone()
+            finally:
+                files.close()
+            record = {"run": run, "counts": counts, "probe": probe,
+                      "export_folder": os.path.basename(folder),
+                      "export_run": manifest["run_id"],
+                      "manifest_rows": {m: v["rows"] for m, v in manifest["marts"].items()},
+                      "file_rows": file_rows, "export_probe": export_probe}
+        except Exception as exc:
+            record = {"error": repr(exc)}
+        log.write(json.dumps(record) + "\\n")
+        log.flush()
+"""
+
+# what a rebuild with another CLV discount rate changes (test_publish.py does one)
+DISCOUNT_RATE_MODELS = "clv_customer_predictions+ int_customer_values_projected+"
+
+
+@pytest.mark.integration
+def test_readers_see_one_complete_version_through_three_rebuilds(
+    demo_copy: DemoCopy, tmp_path: Path
+) -> None:
+    """Three reader processes read the published database and the current exports in a
+    loop while three builds (each with another CLV discount rate, so every version has
+    its own values) rebuild and publish: no reader error, and every read saw one
+    published version whole: its row counts are those of its run's manifest, and one
+    run always gave the same CLV total."""
+    paths = demo_copy.paths
+    manifests = {os.readlink(paths.current):
+                 json.loads((paths.current / "_manifest.json").read_text())}
+    marts = sorted(next(iter(manifests.values()))["marts"])
+    stop = tmp_path / "stop"
+    logs = [tmp_path / f"reader{i}.jsonl" for i in range(3)]
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(paths.published),
+                                 str(paths.exports), str(log), str(stop), json.dumps(marts)])
+               for log in logs]
+    try:
+        for rate in ("0.02", "0.05", "0.08"):
+            built = run_cx_value(
+                ["build", "--vars", f"{{cx_clv_monthly_discount_rate: {rate}}}",
+                 "--select", DISCOUNT_RATE_MODELS], demo_copy.env, demo_copy.scratch)
+            assert built.returncode == 0, built.stdout[-5000:] + built.stderr[-2000:]
+            run = os.readlink(paths.current)
+            manifests[run] = json.loads((paths.current / "_manifest.json").read_text())
+    finally:
+        stop.touch()
+        for reader in readers:
+            reader.wait(timeout=120)
+    assert len(manifests) == 4  # the copied version and three rebuilds
+
+    reads = [json.loads(line) for log in logs for line in log.read_text().splitlines()]
+    assert [r for r in reads if "error" in r] == []
+    probes: dict[str, set[str]] = {}
+    export_probes: dict[str, set[str]] = {}
+    for read in reads:
+        published = {name: m["rows"] for name, m in manifests[read["run"]]["marts"].items()}
+        assert read["counts"] == published
+        assert read["export_run"] == read["export_folder"] in manifests
+        assert read["manifest_rows"] == read["file_rows"]
+        probes.setdefault(read["run"], set()).add(read["probe"])
+        export_probes.setdefault(read["export_run"], set()).add(read["export_probe"])
+    assert all(len(seen) == 1 for seen in [*probes.values(), *export_probes.values()])
+    # the versions differ from each other, so a mix would have shown
+    assert len({next(iter(seen)) for seen in probes.values()}) == len(probes)
+    assert len(probes) >= 3 and list(manifests)[-1] in probes
+    print(f"{len(logs)} readers x 3 rebuilds: {len(reads)} reads of {len(probes)} versions")
