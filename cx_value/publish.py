@@ -445,7 +445,9 @@ def recover(paths: Paths) -> list[str]:
     rename happened, only the pointer swap did not. Temporary files and run folders
     that were never published are removed. Does nothing while another publish holds the
     lock (that publish recovers first itself)."""
-    if not paths.published.exists() and not paths.exports.is_dir():
+    # every publish creates exports/ before it writes anything else; and a reader
+    # without write access to the folder could not fix anything (the next build does)
+    if not paths.exports.is_dir() or not os.access(paths.publish_dir, os.W_OK):
         return []
     try:
         with _publish_lock(paths.publish_dir):
