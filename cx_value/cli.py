@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import date
 from pathlib import Path
@@ -318,7 +319,6 @@ def build(
         new_run_id,
         prepare_working,
         resolve_paths,
-        write_status,
     )
 
     parsed_vars = _parse_vars(dbt_vars)
@@ -353,6 +353,7 @@ def build(
     # dbt (profiles.yml) writes the working database only; absolute, since dbt may
     # resolve a relative path against another folder than ours
     os.environ["CX_DUCKDB_WORK_PATH"] = str(paths.working.resolve())
+    _recover(paths)
     try:
         if prepare_working(paths):
             console.print(f"working database {paths.working} starts from a copy of the "
@@ -373,8 +374,14 @@ def build(
     if not unit_tests:
         # their inputs are fixed rows: they test the code, which CI tests, not the data
         args += ["--exclude-resource-type", "unit_test"]
-    if not run_dbt(args, PROJECT_ROOT):
-        write_status(paths, {
+    # a dbt killed mid-run leaves a working database with some models rebuilt and some
+    # not, and records no run: this marker tells `cx-value publish` not to publish it
+    unfinished = _unfinished_marker(paths)
+    unfinished.write_text(run_id + "\n")
+    succeeded = run_dbt(args, PROJECT_ROOT)
+    unfinished.unlink(missing_ok=True)
+    if not succeeded:
+        _record_status(paths, {
             "run_id": run_id, "command": "build", "finished_at": _now(),
             "dbt_succeeded": False, "validation": None, "published": False,
             "published_run_id": current_run(paths.exports),
@@ -388,6 +395,49 @@ def build(
     _gate_and_publish(paths, project_vars(parsed_vars), run_id, "build")
 
 
+def _unfinished_marker(paths: Paths) -> Path:
+    """The file that exists while `cx-value build` runs dbt on the working database."""
+    return paths.working.with_name(f".{paths.working.name}.dbt-running")
+
+
+def _started_after(started_at: object, marker: Path) -> bool:
+    """Whether a recorded dbt run (``started_at``: naive UTC, to the second) began after
+    ``marker`` was written: a plain `dbt build` that finished since a killed one."""
+    from datetime import UTC, datetime
+
+    if not isinstance(started_at, datetime):
+        return False
+    written = datetime.fromtimestamp(int(marker.stat().st_mtime), UTC).replace(tzinfo=None)
+    return started_at >= written
+
+
+def _recover(paths: Paths) -> None:
+    """Finish what an interrupted publish left (see publish.recover), one line each."""
+    from cx_value.publish import PublishError, recover
+
+    try:
+        for line in recover(paths):
+            console.print(f"[yellow]{line}[/]", highlight=False, soft_wrap=True)
+    except (PublishError, OSError) as exc:
+        err_console.print(f"[yellow]could not check the published files for an "
+                          f"interrupted publish[/]: {exc}", highlight=False, soft_wrap=True)
+
+
+def _record_status(paths: Paths, status: dict[str, object]) -> None:
+    """Write ``last_run.json``. When that fails (a full disk), remove the old one rather
+    than leave it describing an earlier run, and say so: the outcome printed and the
+    exit code stand either way."""
+    from cx_value.publish import write_status
+
+    try:
+        write_status(paths, status)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            paths.status.unlink(missing_ok=True)
+        err_console.print(f"[yellow]could not record this run in {paths.status}[/]: {exc}",
+                          highlight=False, soft_wrap=True)
+
+
 def _now() -> str:
     from datetime import UTC, datetime
 
@@ -397,12 +447,13 @@ def _now() -> str:
 def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -> None:
     """Validate the working database; publish it when the gate passes, else exit 1 with
     every failed expectation named and the published files left as they were."""
+    import duckdb
+
     from cx_value.publish import (
         PublishError,
         checkpoint,
         current_run,
         publish,
-        write_status,
     )
     from cx_value.quality import validate_database
 
@@ -413,14 +464,16 @@ def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -
     except PublishError as exc:
         err_console.print(f"[bold red]cannot validate[/]: {exc}")
         raise typer.Exit(code=1) from exc
+    console.print(f"validating the working database {paths.working} (the data-quality "
+                  "gate)", highlight=False, soft_wrap=True)
     try:
         report = validate_database(paths.working, docs_dir=paths.data_docs, dbt_vars=dbt_vars)
     except Exception as exc:
         # a gate that cannot run has not passed: record it and publish nothing
-        write_status(paths, {**status, "finished_at": _now(), "published": False,
-                             "validation": {"success": False, "failures": None,
-                                            "messages": [f"the gate could not run: {exc}"]},
-                             "published_run_id": current_run(paths.exports)})
+        _record_status(paths, {**status, "finished_at": _now(), "published": False,
+                               "validation": {"success": False, "failures": None,
+                                              "messages": [f"the gate could not run: {exc}"]},
+                               "published_run_id": current_run(paths.exports)})
         err_console.print(f"[bold red]validation could not run[/]: {exc}. Nothing was "
                           f"published: {paths.published} and {paths.current} are untouched.",
                           highlight=False, soft_wrap=True)
@@ -436,9 +489,9 @@ def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -
         console.print(f"[yellow]{finding.message()}[/]",
                       highlight=False, soft_wrap=True)
     if not report.success:
-        write_status(paths, {**status, "finished_at": _now(), "validation": validation,
-                             "published": False,
-                             "published_run_id": current_run(paths.exports)})
+        _record_status(paths, {**status, "finished_at": _now(), "validation": validation,
+                               "published": False,
+                               "published_run_id": current_run(paths.exports)})
         err_console.print(
             f"[bold red]validation failed[/]: {len(report.failures)} critical expectations "
             "did not pass on the working database:"
@@ -451,17 +504,25 @@ def _gate_and_publish(paths: Paths, dbt_vars: dict, run_id: str, command: str) -
             highlight=False, soft_wrap=True,
         )
         raise typer.Exit(code=1)
+    console.print(f"publishing run {run_id} into {paths.publish_dir}", highlight=False,
+                  soft_wrap=True)
     try:
         done = publish(paths, run_id)
-    except PublishError as exc:
-        write_status(paths, {**status, "finished_at": _now(), "validation": validation,
-                             "published": False, "publish_error": str(exc),
-                             "published_run_id": current_run(paths.exports)})
-        err_console.print(f"[bold red]publishing failed[/]: {exc}")
+    except (PublishError, OSError, duckdb.Error) as exc:
+        # said first: recording the failure can itself fail on a full disk
+        err_console.print(f"[bold red]publishing failed[/]: {exc}", highlight=False,
+                          soft_wrap=True)
+        _record_status(paths, {**status, "finished_at": _now(), "validation": validation,
+                               "published": False, "publish_error": str(exc),
+                               "published_run_id": current_run(paths.exports)})
         raise typer.Exit(code=1) from exc
+    for line in done.recovered:
+        console.print(f"[yellow]{line}[/]", highlight=False, soft_wrap=True)
+    for line in done.warnings:
+        err_console.print(f"[yellow]{line}[/]", highlight=False, soft_wrap=True)
     marts = done.manifest["marts"]
     assert isinstance(marts, dict)
-    write_status(paths, {
+    _record_status(paths, {
         **status, "finished_at": _now(), "validation": validation, "published": True,
         "published_run_id": done.run_id, "publish_seconds": round(done.seconds, 2),
         "exported_marts": len(marts), "exported_rows": sum(m["rows"] for m in marts.values()),
@@ -491,6 +552,7 @@ def publish_command(
     from cx_value.report import last_run
 
     paths = resolve_paths()
+    _recover(paths)
     if not paths.working.exists():
         err_console.print(f"[bold red]no working database at {paths.working}[/]: run "
                           "`dbt build` or `cx-value build` first")
@@ -507,10 +569,19 @@ def publish_command(
     try:
         run = last_run(con)
         recorded = con.execute(
-            "select run_vars from meta.dbt_runs where invocation_id = ?", [run.invocation_id]
+            "select run_vars, started_at from meta.dbt_runs where invocation_id = ?",
+            [run.invocation_id]
         ).fetchone() if run else None
     finally:
         con.close()
+    unfinished = _unfinished_marker(paths)
+    if unfinished.exists() and not (recorded and _started_after(recorded[1], unfinished)):
+        err_console.print(
+            f"[bold red]not published[/]: the dbt run of `cx-value build` (run "
+            f"{unfinished.read_text().strip()}) on {paths.working} did not finish (it was "
+            "killed), so some models may be rebuilt and others not; rebuild",
+            highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1)
     if run is not None and not run.succeeded:
         err_console.print(
             f"[bold red]not published[/]: the last dbt {run.command} on {paths.working} "
@@ -529,8 +600,11 @@ def summary(
     """Say whether the last build succeeded, what data it saw, its headline figures, the
     fitted models' warnings and which marts are empty and why. Exits 1 after a failed
     build."""
+    from cx_value.publish import resolve_paths
     from cx_value.report import print_summary
 
+    if database.exists():
+        _recover(resolve_paths(database))
     raise typer.Exit(code=print_summary(database, console))
 
 

@@ -27,6 +27,9 @@ SHARED_BUILDS = ("journey_warehouse", "service_warehouse", "contract_book")
 # `-n 2` the two workers finish at about the same time instead of one waiting on the
 # last long group. Measured by `pytest --durations`; order only, no test depends on it.
 LONG_GROUPS = (
+    "test_publish_faults.py::test_readers_see_one_complete_version_through_three_rebuilds",
+    "test_publish_faults.py::test_a_build_killed_in_any_phase_leaves_a_consistent_published_"
+    "version",
     "service_warehouse", "test_source_subsets.py", "journey_warehouse", "contract_book",
     "test_extending.py", "test_web_sessions.py::test_incremental_run_equals_full_refresh",
     "test_source_subsets.py::test_a_contract_business_billing_by_invoice_is_valued_by_its_"
