@@ -18,7 +18,7 @@ observed as (
     select * from {{ ref('int_raw_tables_observed') }}
 ),
 
-shared as (
+with_rejected_share as (
     select
         *,
         -- no raw rows: no share, not 0 %
@@ -64,7 +64,7 @@ final as (
             when 'all_rows_rejected'
                 then 'every row was rejected (see its rejected-rows table): figures from it are null'
         end as consequence
-    from shared
+    from with_rejected_share
 )
 
 select * from final
