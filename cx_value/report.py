@@ -268,6 +268,7 @@ def _print_sources(
             "yes" if reconciled else "[red]NO",
         )
     console.print(table)
+    _print_rejected_share_warnings(con, console, relations)
     if "intermediate.int_rejected_rows_unioned" in relations:
         reasons = _fetch(
             con,
@@ -284,6 +285,40 @@ def _print_sources(
         else:
             console.print("no row was rejected")
     return observed
+
+
+def rejected_share_warnings(
+    con: duckdb.DuckDBPyConnection, relations: set[str]
+) -> list[tuple[str, str]]:
+    """(raw table, warning) of every table whose rejected share is above var
+    cx_max_rejected_share, as mart_data_coverage records them; none when the mart was not
+    built (or predates the warning)."""
+    if "marts.mart_data_coverage" not in relations:
+        return []
+    columns = {
+        name for (name,) in _fetch(
+            con,
+            "select column_name from information_schema.columns"
+            " where table_schema = 'marts' and table_name = 'mart_data_coverage'",
+        )
+    }
+    if "rejected_share_warning" not in columns:
+        return []
+    return [(table, warning) for table, warning in _fetch(
+        con,
+        "select source_table, rejected_share_warning from marts.mart_data_coverage"
+        " where is_rejected_share_high order by source_table",
+    )]
+
+
+def _print_rejected_share_warnings(
+    con: duckdb.DuckDBPyConnection, console: Console, relations: set[str]
+) -> None:
+    """A warning line per raw table with a large rejected share: the build passed, but
+    the figures from that table miss the rejected rows."""
+    for table, warning in rejected_share_warnings(con, relations):
+        console.print(f"[bold yellow]warning:[/] {table}: {warning}",
+                      highlight=False, soft_wrap=True)
 
 
 def _print_headline(

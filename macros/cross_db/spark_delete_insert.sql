@@ -36,3 +36,46 @@
     {%- do run_query('drop table ' ~ scratch) -%}
     refresh table {{ target }}
 {%- endmacro %}
+
+{#
+    Deletes the rows of an incremental table whose `key` is not among the keys
+    `keys_query` returns (a query with one column named as the key): delete+insert only
+    replaces the keys a run has rows for, so a key whose every source row vanished from
+    the export keeps its old rows without this. Used as a post-hook; a NULL key is kept,
+    as delete+insert keeps it. On Spark, which cannot delete from Parquet tables, the
+    table is rewritten through a scratch table, as above.
+#}
+{% macro cx_delete_keys_absent(key, keys_query) -%}
+    {{ return(adapter.dispatch('cx_delete_keys_absent', 'cx_value')(key, keys_query)) }}
+{%- endmacro %}
+
+{% macro default__cx_delete_keys_absent(key, keys_query) -%}
+    delete from {{ this }}
+    where
+        {{ key }} is not null
+        and not exists (
+            select 1 from ({{ keys_query }}) as kept_keys
+            where kept_keys.{{ key }} = {{ this }}.{{ key }}
+        )
+{%- endmacro %}
+
+{% macro spark__cx_delete_keys_absent(key, keys_query) -%}
+    {%- set kept = '(select kept_keys.' ~ key ~ ' from (' ~ keys_query ~ ') as kept_keys)' -%}
+    {%- if execute -%}
+        {#- a rewrite only when some key is gone (never on a first build) -#}
+        {%- set absent = run_query(
+            'select count(*) from ' ~ this ~ ' as stored where stored.' ~ key
+            ~ ' is not null and stored.' ~ key ~ ' not in ' ~ kept).columns[0].values()[0] -%}
+        {%- if absent == 0 -%}
+            {{ return('select 1') }}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set scratch = this.incorporate(path={'identifier': this.identifier ~ '__cx_prune'}) -%}
+    {%- do run_query('drop table if exists ' ~ scratch) -%}
+    {%- do run_query(
+        'create table ' ~ scratch ~ ' as select * from ' ~ this ~ ' as stored'
+        ~ ' where stored.' ~ key ~ ' is null or stored.' ~ key ~ ' in ' ~ kept) -%}
+    {%- do run_query('insert overwrite table ' ~ this ~ ' select * from ' ~ scratch) -%}
+    {%- do run_query('drop table ' ~ scratch) -%}
+    refresh table {{ this }}
+{%- endmacro %}

@@ -32,6 +32,7 @@ LONG_GROUPS = (
     "version",
     "service_warehouse", "test_source_subsets.py", "journey_warehouse", "contract_book",
     "test_extending.py", "test_web_sessions.py::test_incremental_run_equals_full_refresh",
+    "test_web_sessions.py::test_an_incremental_run_drops_what_the_export_no_longer_holds",
     "test_source_subsets.py::test_a_contract_business_billing_by_invoice_is_valued_by_its_"
     "contracts", "test_publish.py", "test_staging_integration.py", "test_bi_conventions.py",
     "test_metrics.py", "test_returns.py",

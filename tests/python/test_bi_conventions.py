@@ -38,7 +38,8 @@ VAR_DIRS = ("models", "macros", "analyses", "tests/dbt")
 VAR_SUFFIXES = (".sql", ".yml", ".yaml", ".py")
 # `var(` not preceded by a word character or a dot: env_var( is not a dbt var
 _VAR_CALL = re.compile(r"(?<![\w.])var\(\s*")
-# Read by the Python side (the data-quality gate), not by Jinja, with their defaults.
+# Read by the Python side (the data-quality gate), with their defaults (the share is also
+# read by mart_data_coverage).
 PYTHON_SIDE_VARS = {"cx_max_rejected_share": 0.05, "cx_rejected_share_severity": "warning"}
 # Retired vars are looked up by name to refuse them (int_observation_date): they must stay
 # undeclared, so setting one is the only way for it to have a value.

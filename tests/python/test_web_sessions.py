@@ -199,3 +199,134 @@ def test_incremental_run_equals_full_refresh(tmp_path: Path) -> None:
     # the second batch really reworked sessions of the first, not only appended new ones
     changed = set(after_batch1) - set(full_rows)
     assert len(changed) > 100
+
+
+# ------------------------------------------------------------ rows that vanish
+
+
+def _export_fixed(raw: Path, bad: Path, fixed: Path) -> dict[str, int]:
+    """``bad``: the export with an event loaded in year 9999 and an order placed in 1900
+    added. ``fixed``: the export as the next night delivers it: both removed, a fiftieth
+    of the other events deleted (fixed at the source) and every event of three anonymous
+    visitors withdrawn. Returns what was removed."""
+    bad.mkdir(parents=True)
+    fixed.mkdir(parents=True)
+    con = duckdb.connect()
+    try:
+        def source(table: str) -> str:
+            return f"read_csv('{raw / (table + '.csv')}', all_varchar = true)"
+
+        gone_visitors = [row[0] for row in con.execute(
+            f"select anonymous_id from {source('events')} where anonymous_id is not null"
+            " group by anonymous_id having count(*) >= 3 order by anonymous_id limit 3"
+        ).fetchall()]
+        gone = ", ".join(f"'{visitor}'" for visitor in gone_visitors)
+        keep = (f"hash(event_id) % 50 != 0 and coalesce(anonymous_id not in ({gone}), true)")
+        deleted, = con.execute(
+            f"select count(*) from {source('events')} where not ({keep})").fetchone()
+        for table in TABLES:
+            query = f"select * from {source(table.name)}"
+            injected = ""
+            if table.name == "events":
+                injected = (f" union all select * replace ('e_from_9999' as event_id,"
+                            f" '9999-12-31 00:00:00' as loaded_at) from ({query} limit 1)")
+                fixed_query = f"{query} where {keep}"
+            else:
+                fixed_query = query
+            if table.name == "orders":
+                injected = (f" union all select * replace ('o_from_1900' as order_id,"
+                            f" '1900-01-01 00:00:00' as ordered_at) from ({query} limit 1)")
+            for folder, select in ((bad, query + injected), (fixed, fixed_query)):
+                con.execute(f"copy ({select}) to '{folder / (table.name + '.csv')}'"
+                            " (header, format csv)")
+    finally:
+        con.close()
+    return {"deleted_events": deleted, "withdrawn_visitors": len(gone_visitors)}
+
+
+# the web sessions, everything the journey builds on them and on the orders, and the
+# rejected rows of every table
+JOURNEY = "+tag:journey +int_rejected_rows_unioned"
+
+
+def _build_journey(raw_dir: Path, database: Path, scratch: Path) -> None:
+    run = run_cx_value(["build", "--raw-dir", str(raw_dir), "--select", JOURNEY],
+                       {"CX_DUCKDB_PATH": str(database)}, scratch)
+    assert run.returncode == 0, run.stdout[-5000:]
+
+
+def _tables(database: Path) -> list[str]:
+    return [f"{schema}.{name}" for schema, name in _rows(
+        database,
+        "select table_schema, table_name from information_schema.tables"
+        " where table_type = 'BASE TABLE' and table_schema not in ('meta', 'main')"
+        " order by 1, 2",
+    )]
+
+
+def test_an_incremental_run_drops_what_the_export_no_longer_holds(tmp_path: Path) -> None:
+    """A build of an export with a year-9999 loaded_at and a 1900 order, then an
+    incremental build of the fixed export (those rows removed, events deleted, visitors
+    withdrawn) gives every table a full refresh of the fixed export gives."""
+    from cx_value.compare import compare_column_names, compare_rows
+
+    raw = tmp_path / "raw"
+    generated = run_cx_value(
+        ["generate", "--out", str(raw), "--customers", "300", "--seed", "5",
+         "--format", "csv"], {}, tmp_path / "scratch",
+    )
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    bad, fixed = tmp_path / "bad", tmp_path / "fixed"
+    removed = _export_fixed(raw, bad, fixed)
+    assert removed["deleted_events"] > 50
+
+    incremental = tmp_path / "incremental.duckdb"
+    scratch = tmp_path / "scratch"
+    _build_journey(bad, incremental, scratch)
+    # staging rejects both planted rows: the 9999 export time lies after the build's clock
+    assert sorted(_rows(incremental, """
+        select raw_key, reject_reason from intermediate.int_rejected_rows_unioned
+        where raw_key in ('e_from_9999', 'o_from_1900') order by 1""")) == [
+        ("e_from_9999", "invalid_timestamp"), ("o_from_1900", "invalid_timestamp")]
+    sessions_before = _rows(incremental, SESSIONS)
+    # a state written before staging rejected export times from the future: the run
+    # still re-reads (the watermark never passes the build's clock) and rebuilds it
+    working = incremental.parent / "work" / incremental.name
+    con = duckdb.connect(str(working))
+    try:
+        con.execute("""
+            update marts.fct_web_sessions set last_loaded_at = timestamp '9999-12-31'
+            where session_id = (select min(session_id) from marts.fct_web_sessions)""")
+    finally:
+        con.close()
+
+    _build_journey(fixed, incremental, scratch)
+    compiled = next((scratch / "target" / "compiled").rglob("fct_web_sessions.sql")).read_text()
+    assert "reread_from" in compiled, "the second run was not incremental"
+
+    full = tmp_path / "full.duckdb"
+    _build_journey(fixed, full, tmp_path / "scratch-full")
+
+    tables = _tables(full)
+    assert {"marts.fct_web_sessions", "marts.fct_journey_touchpoints",
+            "marts.mart_early_warnings"} <= set(tables)
+    assert len(tables) > 30
+    assert _tables(incremental) == tables
+    differences = []
+    for table in tables:
+        left = duckdb.connect(str(incremental), read_only=True)
+        right = duckdb.connect(str(full), read_only=True)
+        try:
+            left_result = left.execute(f"select * from {table}")
+            right_result = right.execute(f"select * from {table}")
+            left_columns = [d[0] for d in left_result.description]
+            differences += compare_column_names(
+                table, left_columns, [d[0] for d in right_result.description])
+            differences += compare_rows(
+                table, left_columns, left_result.fetchall(), right_result.fetchall())
+        finally:
+            left.close()
+            right.close()
+    assert differences == [], "\n".join(map(str, differences))
+    # the fixed export really changed the sessions the first build made
+    assert len(set(sessions_before) - set(_rows(full, SESSIONS))) > 20

@@ -9,6 +9,13 @@
     A late event can join, split or extend sessions and a new login can attribute
     a visitor's earlier sessions; rebuilding the visitor handles all of these, so an
     incremental run gives the rows a full refresh gives (tested on two batches).
+
+    An export can also lose rows: a bad event fixed by deleting it, an event the source
+    withdrew. So a run also rebuilds every visitor whose events no longer add up to
+    what the table holds (count, first and last event time, latest loaded_at: one
+    aggregate over the events), and the post-hook deletes the sessions of visitors
+    left without any event. The watermark is bounded by the build's clock, so a
+    loaded_at from the future can never stop later runs re-reading.
 #}
 -- depends_on: {{ ref('stg_crm__customers') }}
 {{
@@ -17,6 +24,7 @@
         unique_key='visitor_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        post_hook="{{ cx_delete_keys_absent('visitor_id', cx_web_visitor_ids()) }}",
     )
 }}
 
@@ -28,7 +36,7 @@ events as (
 
 visitor_events as (
     select
-        coalesce(anonymous_id, {{ dbt.concat(["'user:'", 'user_id']) }}) as visitor_id,
+        {{ cx_web_visitor_id() }} as visitor_id,
         event_id,
         anonymous_id,
         user_id,
@@ -47,13 +55,41 @@ visitor_events as (
         select * from {{ ref('stg_crm__customers') }}
     ),
 
+    stored_visitors as (
+        -- what the table holds of each visitor, in the terms of its events
+        select
+            visitor_id,
+            sum(event_count) as event_count,
+            min(session_started_at) as first_event_at,
+            max(session_ended_at) as last_event_at,
+            max(last_loaded_at) as last_loaded_at
+        from {{ this }}
+        group by visitor_id
+    ),
+
     watermark as (
+        -- never later than the build's clock: a loaded_at from the future that reached
+        -- the table (staging rejects them now) must not stop later runs re-reading
         select
             coalesce(
-                {{ dbt.dateadd('hour', -1 * var('cx_web_lookback_hours'), 'max(last_loaded_at)') }},
+                {{ dbt.dateadd('hour', -1 * var('cx_web_lookback_hours'), 'case
+                    when max(last_loaded_at) > ' ~ cx_utc_now() ~ ' then ' ~ cx_utc_now() ~ '
+                    else max(last_loaded_at)
+                end') }},
                 cast('1900-01-01' as {{ dbt.type_timestamp() }})
             ) as reread_from
-        from {{ this }}
+        from stored_visitors
+    ),
+
+    current_visitors as (
+        select
+            visitor_id,
+            count(*) as event_count,
+            min(event_at) as first_event_at,
+            max(event_at) as last_event_at,
+            max(loaded_at) as last_loaded_at
+        from visitor_events
+        group by visitor_id
     ),
 
     affected_visitors as (
@@ -61,6 +97,20 @@ visitor_events as (
         from visitor_events
         cross join watermark
         where visitor_events.loaded_at > watermark.reread_from
+        union
+        -- events the export no longer holds (a bad event deleted, a row withdrawn) or
+        -- holds anew below the watermark: the visitor's events differ from its
+        -- sessions. A visitor left without events is deleted by the post-hook.
+        select current_visitors.visitor_id
+        from current_visitors
+        left join stored_visitors
+            on current_visitors.visitor_id = stored_visitors.visitor_id
+        where
+            stored_visitors.visitor_id is null
+            or current_visitors.event_count != stored_visitors.event_count
+            or current_visitors.first_event_at != stored_visitors.first_event_at
+            or current_visitors.last_event_at != stored_visitors.last_event_at
+            or current_visitors.last_loaded_at != stored_visitors.last_loaded_at
         union
         -- events of a customer who was unknown at the last run were rejected then
         select visitor_events.visitor_id
