@@ -161,6 +161,8 @@ def render_markdown() -> str:
                 "",
                 f"{table.description} Primary key: `{table.primary_key}`.",
                 "",
+                f"Erasure (`--erasure-list`, `cx-value purge`): {_erasure_words(table)}.",
+                "",
                 "| column | type | required | meaning |",
                 "| --- | --- | --- | --- |",
             ]
@@ -239,6 +241,17 @@ def render_sql_macro() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _erasure_words(table: Table) -> str:
+    """How a row of the table is tied to an erased customer, in words."""
+    link = table.erasure
+    ways = [f"`{c}` is an erased customer" for c in link.customer_columns]
+    if link.parent:
+        ways.append(f"the `{link.parent[1]}` row its `{link.parent[0]}` names is erased")
+    if link.device_column:
+        ways.append(f"its `{link.device_column}` was ever seen with an erased customer")
+    return "a row goes when " + " or ".join(ways)
 
 
 def _erasure_literal(table: Table) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from conftest import run_cx_value
 from pii_scan import Needles, personal_values, scan_database, scan_files, scan_text_files
@@ -346,3 +347,38 @@ def test_a_bad_list_stops_the_build_before_dbt(tmp_path: Path) -> None:
     assert f"erasure list {tmp_path / 'missing.csv'} cannot be read" in " ".join(
         run.stderr.split())
     assert not database.exists() and not (tmp_path / "dbt" / "target").exists()
+
+
+def test_purge_follows_every_link_in_parquet(tmp_path: Path) -> None:
+    """A hand-made Parquet export: ids in any case and spacing, an order line reached
+    through its order, a device seen once with the erased customer, a referral on the
+    referred side, and rows of other customers that must stay, in order."""
+    import pyarrow as pa
+
+    from cx_value.erasure import purge_folder
+
+    tables = {
+        "customers": {"customer_id": [" C1 ", "c2", None], "account_name": ["A", "B", "C"]},
+        "orders": {"order_id": ["o1", "O2", "o3"], "customer_id": ["c1", "c2", " c1"]},
+        "order_lines": {"order_line_id": ["l1", "l2", "l3", "l4"],
+                        "order_id": [" O1", "o2", "o3 ", "o9"]},
+        "events": {"event_id": ["e1", "e2", "e3", "e4", "e5"],
+                   "anonymous_id": ["a1", " A1", "a2", None, "a2"],
+                   "user_id": [None, "C1", "c2", "c1", None]},
+        "referrals": {"referral_id": ["r1", "r2"], "referrer_customer_id": ["c2", "c2"],
+                      "referred_customer_id": ["c1", "c3"]},
+    }
+    for name, columns in tables.items():
+        pq.write_table(pa.table(columns), tmp_path / f"{name}.parquet")
+    purged = purge_folder(tmp_path, ("c1",), "parquet")
+    assert {p.table: (p.rows_before, p.rows_removed) for p in purged} == {
+        "customers": (3, 1), "orders": (3, 2), "order_lines": (4, 2), "events": (5, 3),
+        "referrals": (2, 1)}
+    kept = {name: pq.read_table(tmp_path / f"{name}.parquet").to_pydict() for name in tables}
+    assert kept["customers"] == {"customer_id": ["c2", None], "account_name": ["B", "C"]}
+    assert kept["orders"] == {"order_id": ["O2"], "customer_id": ["c2"]}
+    assert kept["order_lines"] == {"order_line_id": ["l2", "l4"], "order_id": ["o2", "o9"]}
+    assert kept["events"] == {"event_id": ["e3", "e5"], "anonymous_id": ["a2", "a2"],
+                              "user_id": ["c2", None]}
+    assert kept["referrals"]["referral_id"] == ["r2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.parquet" for n in tables)
