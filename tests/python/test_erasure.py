@@ -23,6 +23,7 @@ from conftest import run_cx_value
 from pii_scan import Needles, personal_values, scan_database, scan_files, scan_text_files
 
 from cx_value.compare import compare_column_names, compare_rows
+from cx_value.contract import TABLES
 from cx_value.erasure import ErasureListError, read_erasure_list
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +114,7 @@ class ErasureRun:
     purged_db: Path  # built from the purged files without a list
     scratch: Path
     purge_output: str
+    check_output: str
 
 
 def _build(raw: Path, database: Path, scratch: Path, *extra: str) -> None:
@@ -140,6 +142,9 @@ def erasure_run(tmp_path_factory: pytest.TempPathFactory) -> ErasureRun:
     erasure_list = base / "erase.csv"
     erasure_list.write_text(LIST_TEXT)
 
+    checked = run_cx_value(["check", str(raw), "--erasure-list", str(erasure_list)], {},
+                           scratch)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
     erased_db = base / "erased" / "cx_value.duckdb"
     _build(raw, erased_db, scratch, "--erasure-list", str(erasure_list))
     purged = run_cx_value(["purge", str(raw), "--erasure-list", str(erasure_list)], {},
@@ -148,7 +153,7 @@ def erasure_run(tmp_path_factory: pytest.TempPathFactory) -> ErasureRun:
     purged_db = base / "purged" / "cx_value.duckdb"
     _build(raw, purged_db, scratch)
     return ErasureRun(pristine, raw, _owned(pristine, ERASED), erased_db, purged_db,
-                      scratch, purged.stdout)
+                      scratch, purged.stdout, checked.stdout)
 
 
 def _published_files(database: Path) -> list[Path]:
@@ -207,6 +212,14 @@ def test_erased_rows_are_counted_and_reconcile(erasure_run: ErasureRun) -> None:
         expected = len(erasure_run.owned.erased_rows[table])
         assert (raw_rows, erased_rows, read_rows) == (in_file, expected, in_file - expected), table
         assert reconciled, table
+
+
+@pytest.mark.integration
+def test_check_says_what_a_build_will_leave_out(erasure_run: ErasureRun) -> None:
+    counts = ", ".join(f"{t.name} {len(erasure_run.owned.erased_rows[t.name]):,}"
+                       for t in TABLES)
+    assert f"3 customers; a build leaves out their rows: {counts}" in " ".join(
+        erasure_run.check_output.split())
 
 
 @pytest.mark.integration
