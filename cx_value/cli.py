@@ -22,7 +22,7 @@ from cx_value.raw_files import (
     detect_format,
     load_folder,
 )
-from cx_value.settings import setting_problems
+from cx_value.settings import raw_mode, setting_problems
 
 if TYPE_CHECKING:
     from cx_value.publish import Paths
@@ -400,8 +400,19 @@ def build(
     # dbt (profiles.yml) writes the working database only; absolute, since dbt may
     # resolve a relative path against another folder than ours
     os.environ["CX_DUCKDB_WORK_PATH"] = str(paths.working.resolve())
-    if erased:
+    # raw tables (cx_raw_mode tables) may live in the working database itself
+    # (`cx-value load`): it is then kept and every model rebuilt in it instead
+    keep_working = bool(erased) and raw_mode(os.environ, parsed_vars) == "tables"
+    if erased and not keep_working:
         _start_empty(paths)
+    if keep_working:
+        paths.working.parent.mkdir(parents=True, exist_ok=True)
+        full_refresh = True
+        console.print("erasure with raw tables: every model is rebuilt from nothing "
+                      "(--full-refresh); the raw tables themselves still hold the erased "
+                      "customers' rows: delete them there, or purge the files "
+                      "(`cx-value purge`) and load them again", highlight=False,
+                      soft_wrap=True)
     try:
         if not erased and prepare_working(paths):
             console.print(f"working database {paths.working} starts from a copy of the "
