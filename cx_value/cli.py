@@ -23,7 +23,7 @@ from cx_value.raw_files import (
     detect_format,
     load_folder,
 )
-from cx_value.settings import setting_problems
+from cx_value.settings import raw_mode, setting_problems
 
 if TYPE_CHECKING:
     from cx_value.publish import Paths
@@ -147,6 +147,32 @@ AbsentOption = Annotated[
 ]
 
 
+ErasureOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--erasure-list",
+        help="CSV file with a header customer_id: customers whose rows are left out of "
+        "every model and export (their orders' lines and their devices' web events too). "
+        "Also CX_ERASURE_LIST.",
+    ),
+]
+
+
+def _erasure(option: Path | None) -> tuple[Path | None, tuple[str, ...]]:
+    """The erasure list from --erasure-list or CX_ERASURE_LIST, and its ids; exits 2
+    naming the file when it cannot be read."""
+    from cx_value.erasure import ERASURE_VARIABLE, ErasureListError, read_erasure_list
+
+    configured = os.environ.get(ERASURE_VARIABLE, "").strip()
+    path = option if option is not None else (Path(configured) if configured else None)
+    if path is None:
+        return None, ()
+    try:
+        return path, read_erasure_list(path)
+    except ErasureListError as exc:
+        _fail([str(exc)], "cannot read the erasure list")
+
+
 def _absent(option: str | None, dbt_vars: dict | None = None) -> tuple[str, ...]:
     """Absent tables from --absent, the var cx_absent_tables or CX_ABSENT_TABLES."""
     declared = option
@@ -173,6 +199,7 @@ def check(
         typer.Option("--vars", help="dbt vars as YAML or JSON, as given to build (reads "
                      "cx_absent_tables and cx_extra_columns)."),
     ] = None,
+    erasure_list: ErasureOption = None,
 ) -> None:
     """Check a folder of raw files against the contract: every file, every column; say
     which areas each table feeds and which marts will be empty."""
@@ -180,6 +207,7 @@ def check(
 
     parsed_vars = _parse_vars(dbt_vars)
     declared = _absent(absent, parsed_vars)
+    erasure_path, erased = _erasure(erasure_list)
     try:
         checked = check_folder(raw_dir, file_format, declared,  # type: ignore[arg-type]
                                declared_extra_columns(project_vars(parsed_vars)))
@@ -222,6 +250,14 @@ def check(
         console.print(empty)
     else:
         console.print("every mart has the tables its rows need")
+    if erasure_path is not None:
+        from cx_value.erasure import erased_row_counts
+
+        counts = erased_row_counts(raw_dir, erased, file_format or detect_format(raw_dir))
+        left_out = ", ".join(f"{name} {n:,}" for name, (_, n) in counts.items() if n)
+        console.print(f"erasure list {erasure_path}: {len(erased):,} customers; a build "
+                      f"leaves out their rows: {left_out or 'none in this folder'}",
+                      highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -305,6 +341,7 @@ def build(
         typer.Option(help="Also run dbt's unit tests (fixed inputs, so they check the code, "
                           "not the data: `make test` runs them)."),
     ] = False,
+    erasure_list: ErasureOption = None,
 ) -> None:
     """Run `dbt build` into the working database, validate it (the data-quality gate) and,
     only when it passes, publish it: the database file swapped in by an atomic rename and
@@ -323,6 +360,11 @@ def build(
 
     parsed_vars = _parse_vars(dbt_vars)
     declared = _absent(absent, parsed_vars)
+    erasure_path, erased = _erasure(erasure_list)
+    if erased and (select or exclude):
+        _fail(["an erasure rebuilds every model from nothing, so that no model keeps an "
+               "erased customer's rows: drop --select/--exclude"],
+              "cannot build with these settings")
     if absent is not None:
         # the option wins over a var of the same name, so check and build agree
         parsed_vars["cx_absent_tables"] = ",".join(declared)
@@ -349,13 +391,31 @@ def build(
         os.environ["CX_RAW_DIR"] = str(raw_dir.resolve())
         os.environ["CX_RAW_FORMAT"] = fmt
     os.environ["CX_ABSENT_TABLES"] = ",".join(declared)
+    # the ids reach dbt through the plugin (cx_value.dbt_plugin) reading this file:
+    # never as dbt vars, which meta.dbt_runs records
+    from cx_value.erasure import ERASURE_VARIABLE
+
+    os.environ[ERASURE_VARIABLE] = str(erasure_path.resolve()) if erasure_path else ""
     paths = resolve_paths()
     # dbt (profiles.yml) writes the working database only; absolute, since dbt may
     # resolve a relative path against another folder than ours
     os.environ["CX_DUCKDB_WORK_PATH"] = str(paths.working.resolve())
     _recover(paths)
+    # raw tables (cx_raw_mode tables) may live in the working database itself
+    # (`cx-value load`): it is then kept and every model rebuilt in it instead
+    keep_working = bool(erased) and raw_mode(os.environ, parsed_vars) == "tables"
+    if erased and not keep_working:
+        _start_empty(paths)
+    if keep_working:
+        paths.working.parent.mkdir(parents=True, exist_ok=True)
+        full_refresh = True
+        console.print("erasure with raw tables: every model is rebuilt from nothing "
+                      "(--full-refresh); the raw tables themselves still hold the erased "
+                      "customers' rows: delete them there, or purge the files "
+                      "(`cx-value purge`) and load them again", highlight=False,
+                      soft_wrap=True)
     try:
-        if prepare_working(paths):
+        if not erased and prepare_working(paths):
             console.print(f"working database {paths.working} starts from a copy of the "
                           f"published one, so incremental models keep their state")
     except PublishError as exc:
@@ -393,6 +453,29 @@ def build(
         )
         raise typer.Exit(code=1)
     _gate_and_publish(paths, project_vars(parsed_vars), run_id, "build")
+    if erased:
+        from cx_value.publish import prune_runs
+
+        # the exports of earlier runs hold the erased customers' rows
+        removed = prune_runs(paths.exports, keep=1)
+        console.print(f"erased {len(erased):,} customers ({erasure_path}); removed the "
+                      f"earlier exports: {', '.join(removed) or 'none'}",
+                      highlight=False, soft_wrap=True)
+
+
+def _start_empty(paths: Paths) -> None:
+    """Delete the working database, so an erasure build starts from nothing: a copy of
+    the published one would carry the erased customers' rows in incremental models and
+    in the file's freed pages. The run log (meta) starts again with it."""
+    try:
+        for path in (paths.working, paths.working.with_name(paths.working.name + ".wal")):
+            path.unlink(missing_ok=True)
+        paths.working.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err_console.print(f"[bold red]cannot start the working database afresh[/]: {exc}")
+        raise typer.Exit(code=1) from exc
+    console.print(f"erasure: {paths.working} is built from nothing (no copy of the "
+                  "published database)")
 
 
 def _unfinished_marker(paths: Paths) -> Path:
@@ -591,6 +674,42 @@ def publish_command(
     run_vars = json.loads(recorded[0]) if recorded and recorded[0] else {}
     merged = project_vars(run_vars if isinstance(run_vars, dict) else {})
     _gate_and_publish(paths, merged | _parse_vars(dbt_vars), new_run_id(), "publish")
+
+
+@app.command()
+def purge(
+    raw_dir: Annotated[Path, typer.Argument(help="Folder of <table>.csv or <table>.parquet.")],
+    erasure_list: Annotated[
+        Path,
+        typer.Option("--erasure-list", help="CSV file with a header customer_id: the "
+                     "customers whose rows to remove."),
+    ],
+    file_format: Annotated[
+        str | None, typer.Option("--format", callback=_format_option, help="csv or parquet.")
+    ] = None,
+) -> None:
+    """Remove the erasure list's customers from the raw files themselves: every row tied
+    to one (their orders' lines and their devices' web events too) goes. Each file is
+    rewritten by rename, with its format and columns; prints the rows removed per file."""
+    from cx_value.erasure import purge_folder
+
+    if not raw_dir.is_dir():
+        _fail([f"raw folder {raw_dir} does not exist"], "cannot purge")
+    _, erased = _erasure(erasure_list)
+    try:
+        fmt = file_format or detect_format(raw_dir)
+    except RawDataError as exc:
+        _fail(exc.problems, "cannot purge")
+    purged = purge_folder(raw_dir, erased, fmt)
+    table = RichTable(title=f"{raw_dir}: purged {len(erased):,} customers")
+    table.add_column("file")
+    table.add_column("rows before", justify="right")
+    table.add_column("rows removed", justify="right")
+    for item in purged:
+        table.add_row(item.path.name, f"{item.rows_before:,}", f"{item.rows_removed:,}")
+    console.print(table)
+    console.print(f"removed {sum(p.rows_removed for p in purged):,} rows; earlier copies "
+                  "of these files (backups, loaded raw tables) are not touched")
 
 
 @app.command()

@@ -30,6 +30,24 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ErasureLink:
+    """How a raw row belongs to a customer, for erasure (``--erasure-list``, ``cx-value
+    purge``): the row goes when any of these links names an erased customer.
+
+    Ids are compared as staging normalises them (trimmed, case-normalised).
+    """
+
+    # columns holding a customer id (referrals: either side)
+    customer_columns: tuple[str, ...] = ()
+    # a column holding the key of a row of another raw table that is erased
+    # (order_lines.order_id -> orders): (column, parent table)
+    parent: tuple[str, str] | None = None
+    # a device id: every row of a device ever seen with an erased customer goes, since
+    # the device id is personal data too (web events' anonymous_id)
+    device_column: str | None = None
+
+
+@dataclass(frozen=True)
 class Table:
     """One raw table of one source system."""
 
@@ -38,6 +56,7 @@ class Table:
     description: str
     primary_key: str
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    erasure: ErasureLink = field(default_factory=ErasureLink)
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -61,8 +80,11 @@ LOADED_AT = Column(
 )
 
 
-def _t(source: str, name: str, description: str, pk: str, *cols: Column) -> Table:
-    return Table(source, name, description, pk, (*cols, LOADED_AT))
+def _t(source: str, name: str, description: str, pk: str, *cols: Column,
+       erasure: ErasureLink | None = None) -> Table:
+    # most tables link to their customer by a customer_id column
+    link = erasure or ErasureLink(customer_columns=("customer_id",))
+    return Table(source, name, description, pk, (*cols, LOADED_AT), link)
 
 
 C = Column
@@ -157,6 +179,7 @@ TABLES: tuple[Table, ...] = (
         C("list_price", "decimal", "List (target) unit price; >= 0."),
         C("realised_price", "decimal", "Unit price actually charged, after discount; >= 0."),
         C("unit_cost", "decimal", "Unit cost, for margin.", required=False),
+        erasure=ErasureLink(parent=("order_id", "orders")),
     ),
     _t(
         "crm", "subscriptions",
@@ -205,6 +228,7 @@ TABLES: tuple[Table, ...] = (
         C("referred_at", "timestamp", "When the referral was recorded."),
         C("channel", "string", "referral_link, word_of_mouth or partner_program.",
           required=False),
+        erasure=ErasureLink(customer_columns=("referrer_customer_id", "referred_customer_id")),
     ),
     # ------------------------------------------------------------- surveys
     _t(
@@ -245,6 +269,7 @@ TABLES: tuple[Table, ...] = (
         C("page_url", "string", "Page path.", required=False),
         C("referrer", "string", "Referring site.", required=False),
         C("campaign", "string", "UTM campaign.", required=False),
+        erasure=ErasureLink(customer_columns=("user_id",), device_column="anonymous_id"),
     ),
 )
 

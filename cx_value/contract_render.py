@@ -161,6 +161,8 @@ def render_markdown() -> str:
                 "",
                 f"{table.description} Primary key: `{table.primary_key}`.",
                 "",
+                f"Erasure (`--erasure-list`, `cx-value purge`): {_erasure_words(table)}.",
+                "",
                 "| column | type | required | meaning |",
                 "| --- | --- | --- | --- |",
             ]
@@ -197,7 +199,8 @@ def render_sql_macro() -> str:
         "    Rendered from cx_value/contract.py by `cx-value contract render`: edit the",
         "    contract, not this file. The raw tables, their key and their columns, for the",
         "    macros and models that treat every raw table alike (cx_source reads exactly",
-        "    these columns; optional ones may be missing from a file or table).",
+        "    these columns; optional ones may be missing from a file or table). `erasure`",
+        "    links a row to its customer for the erasure list (cx_erasure.sql).",
         "#}",
         "{% macro cx_raw_tables() -%}",
         "    {{ return([",
@@ -209,7 +212,8 @@ def render_sql_macro() -> str:
             f"        {{'source': '{table.source}', 'table': '{table.name}', "
             f"'key': '{table.primary_key}',",
             f"         'columns': [{columns}],",
-            f"         'required_columns': [{required}]}},",
+            f"         'required_columns': [{required}],",
+            f"         'erasure': {_erasure_literal(table)}}},",
         ]
     lines += [
         "    ]) }}",
@@ -237,6 +241,27 @@ def render_sql_macro() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _erasure_words(table: Table) -> str:
+    """How a row of the table is tied to an erased customer, in words."""
+    link = table.erasure
+    ways = [f"`{c}` is an erased customer" for c in link.customer_columns]
+    if link.parent:
+        ways.append(f"the `{link.parent[1]}` row its `{link.parent[0]}` names is erased")
+    if link.device_column:
+        ways.append(f"its `{link.device_column}` was ever seen with an erased customer")
+    return "a row goes when " + " or ".join(ways)
+
+
+def _erasure_literal(table: Table) -> str:
+    """The table's erasure link as a Jinja mapping literal."""
+    link = table.erasure
+    customers = ", ".join(f"'{c}'" for c in link.customer_columns)
+    parent = (f"{{'column': '{link.parent[0]}', 'table': '{link.parent[1]}'}}"
+              if link.parent else "none")
+    device = f"'{link.device_column}'" if link.device_column else "none"
+    return f"{{'customer_columns': [{customers}], 'parent': {parent}, 'device_column': {device}}}"
 
 
 def rendered_files(root: Path) -> dict[Path, str]:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from cx_value.erasure import erasure_problem
 from cx_value.pii import salt_problem
 
 RAW_MODES = ("demo", "files", "tables")
@@ -53,4 +54,7 @@ def setting_problems(
     salt = salt_problem(env, mode) if mode in RAW_MODES else None
     if salt:
         problems.append(salt)
+    erasure = erasure_problem(env)
+    if erasure:
+        problems.append(erasure)
     return problems

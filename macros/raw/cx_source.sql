@@ -15,30 +15,19 @@
     macros/staging/cx_extra_columns.sql), which then must be present. A table
     declared absent (cx_absent_tables) is an empty relation.
 #}
-{% macro cx_source(source_name, table_name) -%}
+{% macro cx_source(source_name, table_name, rows='kept') -%}
     {%- set spec = cx_raw_table(table_name) -%}
     {%- set mode = cx_raw_mode() -%}
-    {#- the dependency is declared even for an absent table, so lineage stays whole -#}
-    {%- if mode == 'demo' -%}
-        {%- set relation = ref(table_name) -%}
-    {%- else -%}
-        {%- set relation = source(source_name, table_name) -%}
-    {%- endif -%}
+    {%- set raw = cx_raw_relation(source_name, table_name) -%}
+    {%- set relation = raw.relation -%}
+    {%- set present = raw.present -%}
+    {#- the tables an erasure link reads are dependencies even when no erasure runs:
+        dbt infers them when parsing, before any list is known -#}
+    {%- set erasure = cx_erasure_links(spec, raw) -%}
     {%- set extras = cx_extra_column_names(table_name) -%}
     {%- if table_name in cx_absent_tables() -%}
         {{ cx_empty_raw_table(spec, extras) }}
     {%- else -%}
-        {%- if mode == 'files' -%}
-            {%- set relation = cx_read_raw_file(
-                cx_raw_dir() ~ '/' ~ table_name ~ '.' ~ cx_raw_format(), cx_raw_format()) -%}
-        {%- endif -%}
-        {#- the demo seeds carry every contract column; files and tables may leave out
-            optional ones, so those are looked up when the model runs -#}
-        {%- if mode == 'demo' or not execute -%}
-            {%- set present = spec.columns -%}
-        {%- else -%}
-            {%- set present = cx_relation_columns(relation) -%}
-        {%- endif -%}
         {%- set missing = [] -%}
         {%- for column in spec.required_columns if column not in present -%}
             {%- do missing.append(column) -%}
@@ -78,8 +67,45 @@
                     {{ column }}
                 {%- endfor %}
             from {{ relation }} as raw_{{ table_name }}
+            {#- erased customers' rows are not read at all (macros/raw/cx_erasure.sql);
+                rows='erased' reads only them and rows='all' every row, to count them -#}
+            {%- if rows == 'erased' %}
+            where {{ cx_erasure_predicate('raw_' ~ table_name, erasure) if cx_erasure_active() else '1 = 0' }}
+            {%- elif rows != 'all' and cx_erasure_active() %}
+            where not {{ cx_erasure_predicate('raw_' ~ table_name, erasure) }}
+            {%- endif %}
         )
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    The relation of one raw table as this build reads it (a seed, a source, or the
+    file read in place) and the columns it has: {'relation': ..., 'present': [...]}.
+    The demo seeds carry every contract column; files and tables may leave out
+    optional ones, so those are looked up when the model runs. ref() or source() is
+    called even for an absent table, so lineage stays whole.
+#}
+{% macro cx_raw_relation(source_name, table_name) -%}
+    {%- set spec = cx_raw_table(table_name) -%}
+    {%- set mode = cx_raw_mode() -%}
+    {%- if mode == 'demo' -%}
+        {%- set relation = ref(table_name) -%}
+    {%- else -%}
+        {%- set relation = source(source_name, table_name) -%}
+    {%- endif -%}
+    {%- if table_name in cx_absent_tables() -%}
+        {{ return({'relation': none, 'present': []}) }}
+    {%- endif -%}
+    {%- if mode == 'files' -%}
+        {%- set relation = cx_read_raw_file(
+            cx_raw_dir() ~ '/' ~ table_name ~ '.' ~ cx_raw_format(), cx_raw_format()) -%}
+    {%- endif -%}
+    {%- if mode == 'demo' or not execute -%}
+        {%- set present = spec.columns -%}
+    {%- else -%}
+        {%- set present = cx_relation_columns(relation) -%}
+    {%- endif -%}
+    {{ return({'relation': relation, 'present': present}) }}
 {%- endmacro %}
 
 {# The contract entry of one raw table (macros/raw/cx_contract.sql). #}

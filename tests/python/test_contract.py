@@ -69,3 +69,22 @@ def test_personal_columns_never_reach_staged_models() -> None:
             continue
         selected = re.findall(r"^\s+([a-z_]+),?$", path.read_text(), re.M)
         assert not pii & set(selected), (path.name, pii & set(selected))
+
+
+def test_every_table_links_its_rows_to_a_customer_for_erasure() -> None:
+    for t in contract.TABLES:
+        link = t.erasure
+        assert link.customer_columns or link.parent, t.name
+        assert set(link.customer_columns) <= set(t.column_names), t.name
+        if link.parent:
+            column, parent = link.parent
+            assert column in t.column_names, t.name
+            assert contract.table(parent).erasure.customer_columns, t.name
+        if link.device_column:
+            assert link.device_column in t.column_names and link.customer_columns, t.name
+    # the links in words: order lines through their order, both sides of a referral,
+    # a web event by its user and its device
+    assert contract.table("order_lines").erasure.parent == ("order_id", "orders")
+    assert contract.table("referrals").erasure.customer_columns == (
+        "referrer_customer_id", "referred_customer_id")
+    assert contract.table("events").erasure.device_column == "anonymous_id"

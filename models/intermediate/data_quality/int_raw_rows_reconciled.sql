@@ -1,17 +1,29 @@
 with
 
+erased as (
+    select * from {{ ref('stg_erasure__raw_rows_counted') }}
+),
+
 {% for raw in cx_raw_tables() %}
     {%- set model_suffix = raw.source ~ '__' ~ raw.table %}
     counts_{{ raw.table }} as (
         select
             '{{ raw.source }}.{{ raw.table }}' as source_table,
-            (select count(*) from {{ ref('base_' ~ model_suffix) }}) as raw_rows,
+            (select count(*) from {{ ref('base_' ~ model_suffix) }}) as read_rows,
             (select count(*) from {{ ref('stg_' ~ model_suffix) }}) as staged_rows,
             (select count(*) from {{ ref('stg_' ~ model_suffix ~ '_rejected') }}) as rejected_rows,
             (
                 select count(*) from {{ ref('base_' ~ model_suffix) }}
                 where is_removed_duplicate
-            ) as removed_duplicate_rows
+            ) as removed_duplicate_rows,
+            (
+                select erased.raw_rows from erased
+                where erased.source_table = '{{ raw.source }}.{{ raw.table }}'
+            ) as counted_raw_rows,
+            (
+                select erased.erased_rows from erased
+                where erased.source_table = '{{ raw.source }}.{{ raw.table }}'
+            ) as erased_rows
     ),
 
 {% endfor %}
@@ -27,11 +39,15 @@ unioned as (
 final as (
     select
         source_table,
-        raw_rows,
         staged_rows,
         rejected_rows,
         removed_duplicate_rows,
-        raw_rows = staged_rows + rejected_rows + removed_duplicate_rows as is_reconciled
+        erased_rows,
+        -- erased rows were never read (cx_erasure.sql): the raw rows are then counted
+        -- without the erasure filter; otherwise the base model read every raw row
+        coalesce(counted_raw_rows, read_rows) as raw_rows,
+        coalesce(counted_raw_rows, read_rows)
+        = staged_rows + rejected_rows + removed_duplicate_rows + erased_rows as is_reconciled
     from unioned
 )
 
