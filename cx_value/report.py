@@ -242,17 +242,18 @@ def _print_sources(
             f"[bold]amounts in:[/] {currency}"
         )
     table = Table(title="Raw data: what the warehouse observed (raw = staged + rejected + "
-                        "removed duplicates)")
-    for name in ("raw table", "status", "raw", "staged", "rejected", "duplicates", "reconciles"):
+                        "removed duplicates + erased)")
+    for name in ("raw table", "status", "raw", "staged", "rejected", "duplicates", "erased",
+                 "reconciles"):
         table.add_column(name, justify="left" if name in ("raw table", "status") else "right")
     observed: set[str] = set()
-    for (source_table, table_name, status, raw, staged, rejected, duplicates,
+    for (source_table, table_name, status, raw, staged, rejected, duplicates, erased,
          reconciled) in _fetch(
         con,
         """
         select observed.source_table, observed.table_name, observed.observation_status,
             reconciled.raw_rows, reconciled.staged_rows, reconciled.rejected_rows,
-            reconciled.removed_duplicate_rows, reconciled.is_reconciled
+            reconciled.removed_duplicate_rows, reconciled.erased_rows, reconciled.is_reconciled
         from intermediate.int_raw_tables_observed as observed
         inner join intermediate.int_raw_rows_reconciled as reconciled
             on observed.source_table = reconciled.source_table
@@ -264,7 +265,7 @@ def _print_sources(
         colour = "green" if status == "observed" else "yellow"
         table.add_row(
             source_table, f"[{colour}]{status.replace('_', ' ')}[/]",
-            *(f"{v:,}" for v in (raw, staged, rejected, duplicates)),
+            *(f"{v:,}" for v in (raw, staged, rejected, duplicates, erased)),
             "yes" if reconciled else "[red]NO",
         )
     console.print(table)

@@ -320,10 +320,12 @@ def staging_suites(
         for table in raw_tables:
             suite.expectations.append(gxe.UnexpectedRowsExpectation(
                 unexpected_rows_query=(
-                    "select source_table, raw_rows, rejected_rows, "
-                    "round(rejected_rows / raw_rows, 4) as rejected_share from {batch} "
-                    f"where source_table = {literal(table.qualified_name)} and raw_rows > 0 "
-                    f"and rejected_rows > {max_share!r} * raw_rows"),
+                    # of the rows staging read: an erased customer's rows are not read
+                    "select source_table, raw_rows - erased_rows as read_rows, rejected_rows, "
+                    "round(rejected_rows / (raw_rows - erased_rows), 4) as rejected_share "
+                    f"from {{batch}} where source_table = {literal(table.qualified_name)} "
+                    "and raw_rows - erased_rows > 0 "
+                    f"and rejected_rows > {max_share!r} * (raw_rows - erased_rows)"),
                 description=f"staging rejects at most {max_share:.1%} of the rows of raw "
                             f"table {table.qualified_name} (var cx_max_rejected_share)",
                 severity=share_severity,

@@ -44,9 +44,9 @@ def _tiny_warehouse(path: Path) -> None:
         select date '2026-07-01' as as_of_date, timestamp '2026-07-02' as as_of_end_at""")
     con.execute("""
         create table intermediate.int_raw_tables_observed as
-        select * from (values ('crm.customers', 100, 98, 2),
-                              ('surveys.survey_responses', 50, 50, 0))
-            as t(source_table, raw_rows, staged_rows, rejected_rows)""")
+        select * from (values ('crm.customers', 100, 98, 2, 0),
+                              ('surveys.survey_responses', 50, 50, 0, 0))
+            as t(source_table, raw_rows, staged_rows, rejected_rows, erased_rows)""")
     # 2 NPS answers: one promoter, one detractor -> NPS 0
     con.execute("""
         create table marts.mart_stage_scores as

@@ -259,7 +259,9 @@ def _tables(database: Path) -> list[str]:
     return [f"{schema}.{name}" for schema, name in _rows(
         database,
         "select table_schema, table_name from information_schema.tables"
-        " where table_type = 'BASE TABLE' and table_schema not in ('meta', 'main')"
+        # the run log and the published run's id are per run, not data
+        " where table_type = 'BASE TABLE'"
+        " and table_schema not in ('meta', 'main', '_cx_publish')"
         " order by 1, 2",
     )]
 

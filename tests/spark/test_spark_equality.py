@@ -45,6 +45,9 @@ SPARK_LEFTOVERS = ("metastore_db", "spark-warehouse", "derby.log")
 # both engines pseudonymise with this salt, not the demo one: Spark reads it from the
 # environment when it parses the SQL, so it must reach neither compiled SQL nor logs
 SALT = "spark-equality-test-salt-7f3a"
+# the one node left out of the Spark build: its expected pseudonyms are the demo salt's
+# (hashed by hand), and this build pseudonymises with SALT
+DEMO_SALT_UNIT_TEST = "contacts_pseudonymise_personal_data"
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
         "DBT_TARGET_PATH": str(base / "target-spark"),
         "DBT_LOG_PATH": str(base / "logs-spark"),
     }
-    _run([str(bin_dir / "dbt"), "build", "--profiles-dir", "."], spark_env)
+    _run([str(bin_dir / "dbt"), "build", "--profiles-dir", ".",
+          "--exclude", DEMO_SALT_UNIT_TEST], spark_env)
     yield Builds(
         duckdb_path, base / "target-duckdb" / "manifest.json", base / "target-spark", spark_env
     )
@@ -135,7 +139,9 @@ def test_spark_build_ran_every_node(builds: Builds) -> None:
         for unique_id, node in manifest["nodes"].items()
         if node["resource_type"] in ("model", "seed", "test")
     }
-    enabled |= {unique_id: {"resource_type": "unit_test"} for unique_id in manifest["unit_tests"]}
+    enabled |= {unique_id: {"resource_type": "unit_test"} for unique_id in manifest["unit_tests"]
+                if not unique_id.endswith("." + DEMO_SALT_UNIT_TEST)}
+    assert len(enabled) > 800
     statuses = {result["unique_id"]: result["status"] for result in results}
     assert set(enabled) - set(statuses) == set(), "enabled nodes the Spark build did not run"
     # exposures report no-op on every target; every enabled node must have passed

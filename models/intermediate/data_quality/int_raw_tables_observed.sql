@@ -66,10 +66,12 @@ final as (
         reconciled.raw_rows,
         reconciled.staged_rows,
         reconciled.rejected_rows,
+        reconciled.erased_rows,
         reconciled.staged_rows > 0 as is_observed,
         case
             when reconciled.staged_rows > 0 then 'observed'
-            when reconciled.raw_rows > 0 then 'all_rows_rejected'
+            -- rows of erased customers were never read: they reject nothing
+            when reconciled.rejected_rows > 0 then 'all_rows_rejected'
             when reconciled.source_table in ({{ absent_list }}) then 'declared_absent'
             else 'empty'
         end as observation_status,

@@ -21,10 +21,11 @@ observed as (
 with_rejected_share as (
     select
         *,
-        -- no raw rows: no share, not 0 %
+        -- of the rows staging read (an erased customer's rows are not read);
+        -- none read: no share, not 0 %
         case
-            when raw_rows > 0
-                then {{ cx_as_double('rejected_rows') }} / raw_rows
+            when raw_rows - erased_rows > 0
+                then {{ cx_as_double('rejected_rows') }} / (raw_rows - erased_rows)
         end as rejected_share
     from observed
 ),
@@ -39,6 +40,7 @@ final as (
         cast(raw_rows as {{ dbt.type_bigint() }}) as raw_rows,
         cast(staged_rows as {{ dbt.type_bigint() }}) as staged_rows,
         cast(rejected_rows as {{ dbt.type_bigint() }}) as rejected_rows,
+        cast(erased_rows as {{ dbt.type_bigint() }}) as erased_rows,
         {{ cx_as_double('rejected_share') }} as rejected_share,
         rejected_share > {{ max_share }} as is_rejected_share_high,
         case
@@ -47,7 +49,7 @@ final as (
                     "'staging rejected '",
                     dbt.cast('rejected_rows', dbt.type_string()),
                     "' of '",
-                    dbt.cast('raw_rows', dbt.type_string()),
+                    dbt.cast('raw_rows - erased_rows', dbt.type_string()),
                     "'" ~ threshold_text ~ "'",
                     dbt.replace('source_table', "'.'", "'__'"),
                     "'_rejected'",
