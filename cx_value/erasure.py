@@ -24,6 +24,8 @@ import duckdb
 
 from cx_value.contract import TABLES, Table
 from cx_value.contract import table as contract_table
+from cx_value.profiles import duckdb_settings
+from cx_value.publish import _fsync_file
 from cx_value.sql_text import identifier, literal
 
 ERASURE_VARIABLE = "CX_ERASURE_LIST"
@@ -178,7 +180,7 @@ def _verdicts(con: duckdb.DuckDBPyConnection, files: Mapping[str, Path], ids: tu
 def erased_row_counts(raw_dir: Path, ids: tuple[str, ...], fmt: str) -> dict[str, tuple[int, int]]:
     """(rows, rows tied to ``ids``) of every raw file of ``raw_dir``, by table; nothing is
     written."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_settings())
     try:
         return _verdicts(con, _raw_files(raw_dir, fmt), ids, fmt)
     finally:
@@ -195,7 +197,7 @@ def purge_folder(raw_dir: Path, ids: tuple[str, ...], fmt: str) -> list[Purged]:
     touched.
     """
     files = _raw_files(raw_dir, fmt)
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_settings())
     # the rows keep the file's own order
     con.execute("set preserve_insertion_order = true")
     temps: list[Path] = []
@@ -213,18 +215,10 @@ def purge_folder(raw_dir: Path, ids: tuple[str, ...], fmt: str) -> list[Purged]:
             con.execute(
                 f"copy (select * exclude (is_kept) from keep_{name} where is_kept) "
                 f"to {literal(str(temp))} ({options})")
-            _fsync(temp)
+            _fsync_file(temp)
             os.replace(temp, path)
         return results
     finally:
         con.close()
         for temp in temps:
             temp.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
