@@ -197,12 +197,24 @@
     end
 {%- endmacro %}
 
+{#
+    At a rate of 0 the lower bound is exactly 0, and at a rate of 1 the upper bound is
+    exactly 100: the formula gets there by cancelling two equal terms, which floating
+    point leaves 1e-17 off, so a lower bound came out above a rate of 0.
+#}
 {% macro cx_wilson_lower(successes, respondents, confidence=0.95) -%}
-    {{ cx_wilson_bound(successes, respondents, confidence, '-') }}
+    case
+        when {{ respondents }} > 0 and {{ successes }} = 0 then {{ cx_as_double('0') }}
+        else {{ cx_wilson_bound(successes, respondents, confidence, '-') }}
+    end
 {%- endmacro %}
 
 {% macro cx_wilson_upper(successes, respondents, confidence=0.95) -%}
-    {{ cx_wilson_bound(successes, respondents, confidence, '+') }}
+    case
+        when {{ respondents }} > 0 and {{ successes }} = {{ respondents }}
+            then {{ cx_as_double('100') }}
+        else {{ cx_wilson_bound(successes, respondents, confidence, '+') }}
+    end
 {%- endmacro %}
 
 {# ---------------------------------------------------------------- sample size #}
