@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -668,6 +669,12 @@ def test_readers_see_one_complete_version_through_three_rebuilds(
             assert built.returncode == 0, built.stdout[-5000:] + built.stderr[-2000:]
             run = os.readlink(paths.current)
             manifests[run] = json.loads((paths.current / "_manifest.json").read_text())
+        # the readers stop once one of them has read the last version (a reader pauses
+        # between reads, so stopping right after the last publish could miss it)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                run in log.read_text() for log in logs if log.exists()):
+            time.sleep(0.25)
     finally:
         stop.touch()
         for reader in readers:
