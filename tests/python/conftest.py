@@ -145,6 +145,12 @@ class GeneratedWarehouse:
     database: Path
 
 
+def query_rows(database: Path, sql: str) -> list[tuple]:
+    """The rows of one query on a DuckDB file opened read-only (and closed again)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
 def run_cx_value(
     args: list[str], env: dict[str, str], scratch: Path
 ) -> subprocess.CompletedProcess[str]:

@@ -14,21 +14,11 @@ import subprocess
 import sys
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import ROOT, ContractBook
+from conftest import ROOT, ContractBook, query_rows
 
 pytestmark = pytest.mark.integration
-
-
-def _query(database: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.mark.parametrize("build", ["with_invoices", "without_invoices"])
@@ -37,7 +27,7 @@ def test_churned_customers_per_month_equal_the_truth(contract_book: ContractBook
     """Churn dated by notice (the default): every month's count equals the planted one,
     the export's last month included, where notices on terms that still run are."""
     truth = contract_book.truth["churned_customers_by_month"]["notice"]
-    rows = _query(getattr(contract_book, build),
+    rows = query_rows(getattr(contract_book, build),
                   "select strftime(month_start_date, '%Y-%m'), sum(churned_customers)"
                   " from marts.mart_cx_roi_monthly group by 1")
     measured = {month: int(n) for month, n in rows if n}
@@ -57,7 +47,7 @@ def test_churned_trailing_fees_equal_the_truth_to_the_cent(contract_book: Contra
     planted billing months of that window to the cent, whether the export carries the
     invoices or not (they are never added on top of the fees)."""
     truth = contract_book.truth["trailing_12m_fees"]["customers"]
-    rows = _query(getattr(contract_book, build),
+    rows = query_rows(getattr(contract_book, build),
                   "select customer_id, fee_revenue_12m, revenue_12m, paid_months_12m"
                   " from intermediate.int_churned_terms_valued")
     measured = {customer: fee for customer, fee, _, _ in rows}
@@ -76,7 +66,7 @@ def test_mrr_equals_the_truth_every_month(contract_book: ContractBook) -> None:
     """MRR at each month's end (the observation date in the last month) equals the
     planted fees of the terms covering that day, and the movement adds up."""
     truth = contract_book.truth["mrr_by_month"]
-    rows = _query(contract_book.without_invoices,
+    rows = query_rows(contract_book.without_invoices,
                   "select strftime(month_start_date, '%Y-%m'), sum(mrr_end),"
                   " sum(mrr_start + mrr_new + mrr_reactivation + mrr_expansion"
                   " - mrr_contraction - mrr_churned)"

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pytest
-from conftest import ROOT, GeneratedWarehouse
+from conftest import ROOT, GeneratedWarehouse, query_rows
 
 from cx_value.publish import working_path
 
@@ -42,11 +42,6 @@ class CxValueWarehouse:
     default_window: tuple[str, str]
     default_as_of: str
     database: Path  # the working database the pinned build wrote (dbt, not published)
-
-
-def _query(database: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.sql(sql).fetchall()
 
 
 def _build_with_vars(
@@ -84,12 +79,12 @@ def cx_value_warehouse(
 ) -> CxValueWarehouse:
     w = journey_warehouse  # built through +marts.cx_value as well
     scratch = tmp_path_factory.mktemp("cx_value")
-    (start, end), = _query(
+    (start, end), = query_rows(
         w.database,
         "select distinct cast(window_start_date as varchar), cast(window_end_date as varchar)"
         " from marts.mart_cx_value",
     )
-    (as_of,), = _query(
+    (as_of,), = query_rows(
         w.database, "select cast(as_of_date as varchar) from intermediate.int_observation_date"
     )
     truth = json.loads((w.truth_dir / "truth.json").read_text())
@@ -127,7 +122,7 @@ def test_pinned_window_is_the_generators_outcome_window(
     cx_value_warehouse: CxValueWarehouse,
 ) -> None:
     calendar = cx_value_warehouse.truth["calendar"]
-    rows = _query(
+    rows = query_rows(
         cx_value_warehouse.database,
         "select distinct cast(window_start_date as varchar), cast(window_end_date as varchar)"
         " from marts.mart_cx_value",
@@ -270,7 +265,7 @@ def test_planted_renewal_rates_are_recovered(cx_value_warehouse: CxValueWarehous
     """
     renewal = cx_value_warehouse.truth["renewal"]
     mart = _mart(cx_value_warehouse, "b2b")
-    features = _query(cx_value_warehouse.database, RENEWAL_FEATURES_SQL)
+    features = query_rows(cx_value_warehouse.database, RENEWAL_FEATURES_SQL)
     z = 2.393979879  # scipy.stats.norm.ppf(1 - 0.05 / 6)
     print()
     for band in BANDS:

@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import run_cx_value
+from conftest import query_rows, run_cx_value
 
 pytestmark = pytest.mark.integration
 
@@ -104,18 +103,10 @@ def defect_build(tmp_path_factory: pytest.TempPathFactory) -> DefectBuild:
     )
 
 
-def _query(database: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_the_coverage_mart_flags_the_tables_with_a_large_rejected_share(
     defect_build: DefectBuild,
 ) -> None:
-    rows = {table: rest for table, *rest in _query(
+    rows = {table: rest for table, *rest in query_rows(
         defect_build.database,
         "select source_table, raw_rows, rejected_rows, rejected_share,"
         " is_rejected_share_high, rejected_share_warning, observation_status"
@@ -152,13 +143,13 @@ def test_the_summary_and_the_run_status_show_the_warnings(defect_build: DefectBu
 def test_european_prices_leave_the_clv_fits_not_fitted_with_a_reason(
     defect_build: DefectBuild,
 ) -> None:
-    rejected = _query(
+    rejected = query_rows(
         defect_build.database,
         "select reject_reason, count(*) from intermediate.int_rejected_rows_unioned"
         " where source_table = 'crm.order_lines' group by 1",
     )
     assert dict(rejected)["invalid_number"] >= 2000
-    fits = _query(
+    fits = query_rows(
         defect_build.database,
         "select model, status, count(estimate), min(status_reason)"
         " from marts.clv_bgnbd_parameters group by 1, 2 order by 1",
@@ -166,7 +157,7 @@ def test_european_prices_leave_the_clv_fits_not_fitted_with_a_reason(
     assert [(model, status, estimates) for model, status, estimates, _ in fits] == [
         ("bgnbd", "not_enough_data", 0), ("gamma_gamma", "not_enough_data", 0)]
     assert all("repeat buyers" in reason for *_, reason in fits)
-    diagnostics = dict(_query(
+    diagnostics = dict(query_rows(
         defect_build.database,
         "select model, warning from marts.mart_model_diagnostics"
         " where model in ('bgnbd', 'gamma_gamma')",
@@ -174,16 +165,17 @@ def test_european_prices_leave_the_clv_fits_not_fitted_with_a_reason(
     assert "not fitted, not enough data" in diagnostics["bgnbd"]
     # no line staged, so no purchase history: no customer to score, and the summary says
     # the mart is empty because its raw tables are not in the data
-    assert _query(defect_build.database, "select count(*) from marts.fct_customer_clv") == [(0,)]
-    assert _query(defect_build.database,
-                  "select count(*) from marts.clv_customer_predictions") == [(0,)]
+    assert query_rows(defect_build.database,
+                      "select count(*) from marts.fct_customer_clv") == [(0,)]
+    assert query_rows(defect_build.database,
+                      "select count(*) from marts.clv_customer_predictions") == [(0,)]
     assert "not fitted, not enough data" in defect_build.summary_output
     assert any("fct_customer_clv" in line and "needs orders and order_lines" in line
                for line in defect_build.summary_output.splitlines())
 
 
 def test_rejected_terms_leave_gaps_the_chain_test_accepts(defect_build: DefectBuild) -> None:
-    rejected = {key: reason for key, reason in _query(
+    rejected = {key: reason for key, reason in query_rows(
         defect_build.database,
         "select raw_key, reject_reason from staging.stg_crm__subscriptions_rejected",
     )}
@@ -191,7 +183,7 @@ def test_rejected_terms_leave_gaps_the_chain_test_accepts(defect_build: DefectBu
         key: "invalid_number" for key in defect_build.rejected_fee_ids}
     # renewals of a rejected term remain, pointing at a term the chain cannot hold (a
     # renewal starting after the observation date, or itself rejected, is not a term)
-    gaps = _query(
+    gaps = query_rows(
         defect_build.database,
         "select subscription_id, previous_subscription_id, term_number"
         " from intermediate.int_subscription_terms_renewed"
@@ -203,7 +195,7 @@ def test_rejected_terms_leave_gaps_the_chain_test_accepts(defect_build: DefectBu
                    if result["unique_id"].startswith(
                        "test.cx_value.assert_retention_one_chain_per_customer")]
     assert [result["status"] for result in chain_tests] == ["pass"]
-    (skipped,), = _query(
+    (skipped,), = query_rows(
         defect_build.database,
         "select skipped from meta.dbt_runs where command = 'build'"
         " order by finished_at desc limit 1",

@@ -9,26 +9,15 @@ shared contract-book fixture). Expected values come from the generator's truth
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import duckdb
 import pytest
-from conftest import ContractBook
+from conftest import ContractBook, query_rows
 
 pytestmark = pytest.mark.integration
 
 
-def _query(database: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_every_plan_recovers_its_planted_alpha_and_beta(contract_book: ContractBook) -> None:
     plans = contract_book.truth["plans"]
-    rows = _query(contract_book.with_invoices,
+    rows = query_rows(contract_book.with_invoices,
                   "select plan_name, term_months, parameter, estimate, standard_error, status,"
                   " fit_scope from marts.retention_sbg_parameters")
     assert {row[0] for row in rows} == set(plans)
@@ -42,7 +31,7 @@ def test_every_plan_recovers_its_planted_alpha_and_beta(contract_book: ContractB
 
 def test_sbg_survival_at_12_and_24_months_inside_the_km_interval(
         contract_book: ContractBook) -> None:
-    rows = _query(contract_book.with_invoices,
+    rows = query_rows(contract_book.with_invoices,
                   "select plan_name, months, km_lower_95, km_upper_95, sbg_survival"
                   " from marts.retention_survival_curve where months in (12, 24)")
     seen = set()
@@ -62,7 +51,7 @@ def test_a_two_year_customer_renews_more_likely_than_a_month_to_month_one(
     plans = contract_book.truth["plans"]
     planted = {name: p["beta"] / (p["alpha"] + p["beta"]) for name, p in plans.items()}
     assert planted["biennial"] > planted["monthly_basic"]
-    rows = dict(_query(contract_book.with_invoices,
+    rows = dict(query_rows(contract_book.with_invoices,
                        "select d.plan_name, avg(r.renewal_probability)"
                        " from marts.fct_customer_retention as r"
                        " inner join intermediate.int_customer_contract_durations as d"

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, GeneratedWarehouse, run_cx_value
+from conftest import ROOT, GeneratedWarehouse, query_rows, run_cx_value
 
 from cx_value.contract import TABLES
 
@@ -158,14 +158,6 @@ def _export_batches(raw: Path, out: Path) -> tuple[Path, Path]:
     return first, second
 
 
-def _rows(database: Path, query: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(query).fetchall()
-    finally:
-        con.close()
-
-
 def test_incremental_run_equals_full_refresh(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     generated = run_cx_value(
@@ -182,7 +174,7 @@ def test_incremental_run_equals_full_refresh(tmp_path: Path) -> None:
                            {"CX_DUCKDB_PATH": str(incremental)}, scratch)
         assert run.returncode == 0, run.stdout[-5000:]
         if batch == batch1:
-            after_batch1 = _rows(incremental, SESSIONS)
+            after_batch1 = query_rows(incremental, SESSIONS)
     compiled = next((scratch / "target" / "compiled").rglob("fct_web_sessions.sql")).read_text()
     assert "reread_from" in compiled, "the second run was not incremental"
 
@@ -191,8 +183,8 @@ def test_incremental_run_equals_full_refresh(tmp_path: Path) -> None:
                        {"CX_DUCKDB_PATH": str(full)}, tmp_path / "scratch-full")
     assert run.returncode == 0, run.stdout[-5000:]
 
-    incremental_rows = _rows(incremental, SESSIONS)
-    full_rows = _rows(full, SESSIONS)
+    incremental_rows = query_rows(incremental, SESSIONS)
+    full_rows = query_rows(full, SESSIONS)
     assert len(full_rows) > len(after_batch1) > 1000
     assert incremental_rows == full_rows
 
@@ -256,7 +248,7 @@ def _build_journey(raw_dir: Path, database: Path, scratch: Path) -> None:
 
 
 def _tables(database: Path) -> list[str]:
-    return [f"{schema}.{name}" for schema, name in _rows(
+    return [f"{schema}.{name}" for schema, name in query_rows(
         database,
         "select table_schema, table_name from information_schema.tables"
         # the run log and the published run's id are per run, not data
@@ -286,11 +278,11 @@ def test_an_incremental_run_drops_what_the_export_no_longer_holds(tmp_path: Path
     scratch = tmp_path / "scratch"
     _build_journey(bad, incremental, scratch)
     # staging rejects both planted rows: the 9999 export time lies after the build's clock
-    assert sorted(_rows(incremental, """
+    assert sorted(query_rows(incremental, """
         select raw_key, reject_reason from intermediate.int_rejected_rows_unioned
         where raw_key in ('e_from_9999', 'o_from_1900') order by 1""")) == [
         ("e_from_9999", "invalid_timestamp"), ("o_from_1900", "invalid_timestamp")]
-    sessions_before = _rows(incremental, SESSIONS)
+    sessions_before = query_rows(incremental, SESSIONS)
     # a state written before staging rejected export times from the future: the run
     # still re-reads (the watermark never passes the build's clock) and rebuilds it
     working = incremental.parent / "work" / incremental.name
@@ -331,4 +323,4 @@ def test_an_incremental_run_drops_what_the_export_no_longer_holds(tmp_path: Path
             right.close()
     assert differences == [], "\n".join(map(str, differences))
     # the fixed export really changed the sessions the first build made
-    assert len(set(sessions_before) - set(_rows(full, SESSIONS))) > 20
+    assert len(set(sessions_before) - set(query_rows(full, SESSIONS))) > 20

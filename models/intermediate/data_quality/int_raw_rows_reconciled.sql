@@ -15,15 +15,7 @@ erased as (
             (
                 select count(*) from {{ ref('base_' ~ model_suffix) }}
                 where is_removed_duplicate
-            ) as removed_duplicate_rows,
-            (
-                select erased.raw_rows from erased
-                where erased.source_table = '{{ raw.source }}.{{ raw.table }}'
-            ) as counted_raw_rows,
-            (
-                select erased.erased_rows from erased
-                where erased.source_table = '{{ raw.source }}.{{ raw.table }}'
-            ) as erased_rows
+            ) as removed_duplicate_rows
     ),
 
 {% endfor %}
@@ -38,17 +30,20 @@ unioned as (
 
 final as (
     select
-        source_table,
-        staged_rows,
-        rejected_rows,
-        removed_duplicate_rows,
-        erased_rows,
+        unioned.source_table,
+        unioned.staged_rows,
+        unioned.rejected_rows,
+        unioned.removed_duplicate_rows,
+        erased.erased_rows,
         -- erased rows were never read (cx_erasure.sql): the raw rows are then counted
         -- without the erasure filter; otherwise the base model read every raw row
-        coalesce(counted_raw_rows, read_rows) as raw_rows,
-        coalesce(counted_raw_rows, read_rows)
-        = staged_rows + rejected_rows + removed_duplicate_rows + erased_rows as is_reconciled
+        coalesce(erased.raw_rows, unioned.read_rows) as raw_rows,
+        coalesce(erased.raw_rows, unioned.read_rows)
+        = unioned.staged_rows + unioned.rejected_rows + unioned.removed_duplicate_rows
+        + erased.erased_rows as is_reconciled
     from unioned
+    inner join erased
+        on unioned.source_table = erased.source_table
 )
 
 select * from final
